@@ -1,0 +1,38 @@
+# ztlake: `make demo` sets everything up and runs the demo enterprise; `make test` runs the tests.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
+DEMO_DIR ?= demo
+
+.PHONY: setup jars demo test lint bench clean dev
+
+setup: $(STAMP) jars  ## Python venv with pinned packages + Delta Lake jars from Maven Central
+
+$(STAMP): pyproject.toml
+	@command -v java >/dev/null || { echo "error: Java 17 is required (java not on PATH)"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip wheel
+	$(BIN)/pip install -q -e '.[dev]'
+	rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+jars:
+	./scripts/fetch_jars.sh
+
+demo: setup  ## generate the demo enterprise and run every night of it through Dagster
+	$(BIN)/ztlake demo --out $(DEMO_DIR)
+
+test: setup  ## the whole test suite (real Spark, Delta, Dagster, GE, MLflow)
+	$(BIN)/pytest -q tests
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+dev: setup  ## open the Dagster UI on the demo lake
+	ZTLAKE_LAKE=$(abspath $(DEMO_DIR))/lake ZTLAKE_LANDING=$(abspath $(DEMO_DIR))/landing \
+	DAGSTER_HOME=$(abspath $(DEMO_DIR))/dagster_home $(BIN)/dagster dev -h 127.0.0.1
+
+clean:
+	rm -rf $(DEMO_DIR) .pytest_cache

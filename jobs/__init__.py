@@ -1,0 +1,1 @@
+"""Spark jobs that land vendor logs into bronze and normalize them into silver."""

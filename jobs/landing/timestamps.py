@@ -1,0 +1,35 @@
+"""Timestamp parsing for every convention vendors actually ship, as pure Spark Column expressions.
+
+Handled: ISO 8601 with `Z` or an offset; ISO without a zone (taken as UTC and flagged);
+`YYYY-MM-DD HH:MM:SS[.fff…]` with up to nanoseconds; epoch seconds (with or without a
+fraction), epoch milliseconds and microseconds, as JSON numbers or strings.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import Column
+from pyspark.sql import functions as F
+
+_ISO = r"^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(:\d{2})?)(\.\d+)?\s*(Z|z|UTC|[+-]\d{2}:?\d{2})?$"
+_EPOCH_S = r"^\d{9,10}(\.\d+)?$"
+_EPOCH_MS = r"^\d{12,13}$"
+_EPOCH_US = r"^\d{15,16}$"
+
+
+def parse_timestamp(value: Column) -> Column:
+    """Return struct<ts: timestamp, zone_assumed: boolean>; `ts` is null when unparseable."""
+    s = F.trim(value.cast("string"))
+    iso = s.rlike(_ISO)
+    zone = F.regexp_extract(s, _ISO, 5)
+    normalized = F.regexp_replace(s, r"^(\d{4}-\d{2}-\d{2}) ", "$1T")
+    normalized = F.regexp_replace(normalized, r"(\.\d{1,6})\d*", "$1")  # Spark keeps microseconds
+    normalized = F.regexp_replace(normalized, r"\s*UTC$", "Z")
+    normalized = F.regexp_replace(normalized, r"\s+([+-])", "$1")
+    normalized = F.regexp_replace(normalized, r"([+-]\d{2})(\d{2})$", "$1:$2")
+    ts = (
+        F.when(s.rlike(_EPOCH_S), F.timestamp_seconds(s.try_cast("decimal(20,6)")))
+        .when(s.rlike(_EPOCH_MS), F.timestamp_millis(s.try_cast("bigint")))
+        .when(s.rlike(_EPOCH_US), F.timestamp_micros(s.try_cast("bigint")))
+        .when(iso, normalized.try_cast("timestamp"))
+    )
+    return F.struct(ts.alias("ts"), (iso & (zone == "")).alias("zone_assumed"))

@@ -1,0 +1,126 @@
+"""Okta System Log `LogEvent` (https://developer.okta.com/docs/reference/api/system-log/)."""
+
+from __future__ import annotations
+
+from pyspark.sql.types import (
+    ArrayType,
+    BooleanType,
+    DoubleType,
+    IntegerType,
+    LongType,
+    MapType,
+    StringType,
+    StructField,
+    StructType,
+)
+
+from jobs.landing.spec import SourceSpec
+
+
+def _s(name: str) -> StructField:
+    return StructField(name, StringType())
+
+
+GEO = StructType(
+    [
+        _s("city"),
+        _s("state"),
+        _s("country"),
+        _s("postalCode"),
+        StructField("geolocation", StructType([StructField("lat", DoubleType()), StructField("lon", DoubleType())])),
+    ]
+)
+ACTOR = StructType(
+    [_s("id"), _s("type"), _s("alternateId"), _s("displayName"), StructField("detailEntry", MapType(StringType(), StringType()))]
+)
+
+LOG_EVENT = StructType(
+    [
+        _s("uuid"),
+        _s("published"),
+        _s("eventType"),
+        _s("version"),
+        _s("severity"),
+        _s("legacyEventType"),
+        _s("displayMessage"),
+        StructField("actor", ACTOR),
+        StructField(
+            "client",
+            StructType(
+                [
+                    StructField("userAgent", StructType([_s("rawUserAgent"), _s("os"), _s("browser")])),
+                    _s("zone"),
+                    _s("device"),
+                    _s("id"),
+                    _s("ipAddress"),
+                    StructField("geographicalContext", GEO),
+                ]
+            ),
+        ),
+        StructField(
+            "device",
+            StructType(
+                [
+                    _s("id"),
+                    _s("name"),
+                    _s("os_platform"),
+                    _s("os_version"),
+                    StructField("managed", BooleanType()),
+                    StructField("registered", BooleanType()),
+                    _s("device_integrator"),
+                    _s("disk_encryption_type"),
+                    _s("screen_lock_type"),
+                    StructField("jailbreak", BooleanType()),
+                    StructField("secure_hardware_present", BooleanType()),
+                ]
+            ),
+        ),
+        StructField(
+            "authenticationContext",
+            StructType(
+                [
+                    _s("authenticationProvider"),
+                    _s("credentialProvider"),
+                    _s("credentialType"),
+                    StructField("issuer", StructType([_s("id"), _s("type")])),
+                    _s("interface"),
+                    StructField("authenticationStep", IntegerType()),
+                    _s("rootSessionId"),
+                    _s("externalSessionId"),
+                ]
+            ),
+        ),
+        StructField("outcome", StructType([_s("result"), _s("reason")])),
+        StructField(
+            "securityContext",
+            StructType(
+                [
+                    StructField("asNumber", LongType()),
+                    _s("asOrg"),
+                    _s("isp"),
+                    _s("domain"),
+                    StructField("isProxy", BooleanType()),
+                ]
+            ),
+        ),
+        StructField("debugContext", StructType([StructField("debugData", MapType(StringType(), StringType()))])),
+        StructField("transaction", StructType([_s("type"), _s("id"), StructField("detail", MapType(StringType(), StringType()))])),
+        StructField(
+            "request",
+            StructType(
+                [
+                    StructField(
+                        "ipChain",
+                        ArrayType(
+                            StructType([_s("ip"), StructField("geographicalContext", GEO), _s("version"), _s("source")])
+                        ),
+                    )
+                ]
+            ),
+        ),
+        StructField("target", ArrayType(ACTOR)),
+    ]
+)
+
+# `actor` is what every downstream join hangs on; `published` is the event time.
+SPEC = SourceSpec(name="okta", schema=LOG_EVENT, id_field="uuid", time_field="published", required=("eventType", "actor.id"))
