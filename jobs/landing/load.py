@@ -57,9 +57,10 @@ def land_source(
         dates = delta_io.distinct_values(classified.where(F.col("_outcome") == T.OUTCOME_LAND), "_event_date")
         if dates:
             existing = delta_io.read(spark, bronze_path).where(F.col("_event_date").isin(dates))
+            # Checkpoint, not cache: a cached plan that reads bronze would be recomputed after the
+            # MERGE below writes bronze, turning every new row into a "duplicate" of itself.
             previous = classified
-            classified = T.against_bronze(classified, existing).persist(StorageLevel.MEMORY_AND_DISK)
-            classified.count()
+            classified = T.against_bronze(classified, existing).localCheckpoint(eager=True)
             previous.unpersist()
     try:
         new_rows = T.bronze_rows(classified, spec)

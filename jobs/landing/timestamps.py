@@ -11,9 +11,8 @@ from pyspark.sql import Column
 from pyspark.sql import functions as F
 
 _ISO = r"^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(:\d{2})?)(\.\d+)?\s*(Z|z|UTC|[+-]\d{2}:?\d{2})?$"
-_EPOCH_S = r"^\d{9,10}(\.\d+)?$"
-_EPOCH_MS = r"^\d{12,13}$"
-_EPOCH_US = r"^\d{15,16}$"
+# Epoch numbers, including the scientific notation a JSON float turns into as text.
+_NUMERIC = r"^\d+(\.\d+)?([eE][+-]?\d+)?$"
 
 
 def parse_timestamp(value: Column) -> Column:
@@ -26,10 +25,15 @@ def parse_timestamp(value: Column) -> Column:
     normalized = F.regexp_replace(normalized, r"\s*UTC$", "Z")
     normalized = F.regexp_replace(normalized, r"\s+([+-])", "$1")
     normalized = F.regexp_replace(normalized, r"([+-]\d{2})(\d{2})$", "$1:$2")
-    ts = (
-        F.when(s.rlike(_EPOCH_S), F.timestamp_seconds(s.try_cast("decimal(20,6)")))
-        .when(s.rlike(_EPOCH_MS), F.timestamp_millis(s.try_cast("bigint")))
-        .when(s.rlike(_EPOCH_US), F.timestamp_micros(s.try_cast("bigint")))
-        .when(iso, normalized.try_cast("timestamp"))
+    number = s.try_cast("double")
+    # Unit by magnitude: seconds until year ~5138, then milliseconds, then microseconds.
+    seconds = (
+        F.when(number < 1e8, F.lit(None))  # too small to be a real epoch time (e.g. "12345")
+        .when(number < 1e11, number)
+        .when(number < 1e14, number / 1e3)
+        .when(number < 1e17, number / 1e6)
+    )
+    ts = F.when(s.rlike(_NUMERIC), F.timestamp_micros(F.round(seconds * 1e6).cast("bigint"))).when(
+        iso, normalized.try_cast("timestamp")
     )
     return F.struct(ts.alias("ts"), (iso & (zone == "")).alias("zone_assumed"))

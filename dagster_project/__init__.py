@@ -1,0 +1,1 @@
+"""Dagster wiring only: resources, partitions, assets by layer, checks, jobs and schedules."""

@@ -1,0 +1,45 @@
+"""Resources: the one Spark session, and where the lake and the landing zone live."""
+
+
+import os
+from pathlib import Path
+
+from dagster import ConfigurableResource
+from pydantic import Field
+from pyspark.sql import SparkSession
+
+from ztlake.spark import REPO_ROOT, build_session
+
+
+class SparkResource(ConfigurableResource):
+    """The single SparkSession of a run (Delta configured). Every asset shares it: one JVM per run."""
+
+    master: str = Field(default="local[*]", description="`local[*]`, or a cluster URL such as spark://host:7077")
+    app_name: str = "ztlake"
+    jars_dir: str  | None = Field(default=None, description="Delta Lake jars; default: the repo's .cache/jars")
+    conf: dict[str, str] = Field(default_factory=dict, description="Extra Spark settings")
+
+    def session(self) -> SparkSession:
+        return build_session(self.master, self.app_name, self.jars_dir, self.conf)
+
+
+class LakeResource(ConfigurableResource):
+    """Where the Delta lake and the raw landing zone are: local paths or any Hadoop-compatible URI.
+
+    Unset fields fall back to $ZTLAKE_LAKE / $ZTLAKE_LANDING, then to the demo under the repo.
+    """
+
+    root: str  | None = Field(default=None, description="Lake root: <root>/<layer>/<table>")
+    landing: str  | None = Field(default=None, description="Landing root: <landing>/<source>/<YYYY-MM-DD>/")
+    max_future_days: int = Field(default=2, description="Event times this far past the landing date are impossible")
+
+    def lake_root(self) -> str:
+        return _resolve(self.root, "ZTLAKE_LAKE", REPO_ROOT / "demo" / "lake")
+
+    def landing_root(self) -> str:
+        return _resolve(self.landing, "ZTLAKE_LANDING", REPO_ROOT / "demo" / "landing")
+
+
+def _resolve(value: str | None, env: str, default: Path) -> str:
+    chosen = value or os.environ.get(env) or str(default)
+    return chosen if "://" in chosen else str(Path(chosen).resolve())

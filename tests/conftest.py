@@ -1,0 +1,54 @@
+"""Shared fixtures: one Spark + Delta session for the whole test run, built by the product's own
+SparkResource (the only session builder)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pyspark.sql import SparkSession
+
+from dagster_project.resources import SparkResource
+from ztlake.spark import REPO_ROOT
+
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+SAMPLES = Path(os.environ.get("ZTLAKE_SAMPLES", REPO_ROOT.parent / "shared" / "samples"))
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[SparkSession]:
+    session = SparkResource(
+        master="local[2]",
+        app_name="ztlake-tests",
+        conf={"spark.sql.shuffle.partitions": "4", "spark.databricks.delta.snapshotPartitions": "1"},
+    ).session()
+    yield session
+    session.stop()
+
+
+@pytest.fixture
+def lake(tmp_path: Path) -> str:
+    return str(tmp_path / "lake")
+
+
+@pytest.fixture
+def samples() -> Path:
+    if not (SAMPLES / "okta").is_dir():
+        pytest.skip(f"shared vendor samples not found at {SAMPLES} (set ZTLAKE_SAMPLES)")
+    return SAMPLES
+
+
+NIGHT = dt.date(2026, 11, 25)
+
+
+def write_landing(root: Path, source: str, night: dt.date, name: str, text: str | bytes) -> Path:
+    path = root / source / night.isoformat() / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text)
+    return path

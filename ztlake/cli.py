@@ -1,0 +1,145 @@
+"""The `ztlake` command line. Every command has --help; failures print a readable message and
+exit non-zero (use --debug for the traceback)."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+
+class UserError(Exception):
+    """A problem the user can fix; printed without a traceback."""
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from exc
+
+
+def _nights(first: dt.date, through: dt.date | None) -> list[dt.date]:
+    last = through or first
+    if last < first:
+        raise UserError(f"--through {last} is before --date {first}")
+    return [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from ztlake.nightly import run_nights
+
+    landing = Path(args.landing)
+    if "://" not in args.landing and not landing.is_dir():
+        raise UserError(f"landing folder not found: {landing} (expected <landing>/<source>/<YYYY-MM-DD>/...)")
+    results = run_nights(
+        landing=args.landing,
+        lake=args.lake,
+        nights=_nights(args.date, args.through),
+        master=args.master,
+        dagster_home=args.dagster_home,
+        echo=print,
+    )
+    failed = [r for r in results if not r.success]
+    if failed:
+        for r in failed:
+            print(f"error: night {r.night} failed in step {r.failed_step}: {r.message}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from ztlake.demo import run_demo
+
+    return run_demo(
+        out=Path(args.out), identities=args.identities, days=args.days, start=args.start, seed=args.seed, echo=print
+    )
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from ztlake.generator import generate
+
+    summary = generate(
+        out=Path(args.out),
+        identities=args.identities,
+        days=args.days,
+        start=args.start,
+        seed=args.seed,
+        labels=Path(args.labels) if args.labels else None,
+    )
+    print(summary)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ztlake", description="Zero Trust risk analytics on a Delta Lake.")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on failure")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser(
+        "run",
+        help="materialize nightly partition(s) through Dagster",
+        description="Materialize the nightly partition(s) in date order through the Dagster `nightly` job "
+        "(the same job the nightly schedule runs), in one process and one Spark session.",
+    )
+    run.add_argument("--landing", required=True, help="landing root: <landing>/<source>/<YYYY-MM-DD>/<files>")
+    run.add_argument("--lake", required=True, help="lake root: tables at <lake>/<layer>/<table>")
+    run.add_argument("--date", required=True, type=_date, help="first night (YYYY-MM-DD)")
+    run.add_argument("--through", type=_date, help="last night, inclusive (default: --date)")
+    run.add_argument("--master", default="local[*]", help="Spark master (default local[*]; e.g. spark://host:7077)")
+    run.add_argument("--dagster-home", help="Dagster instance folder, so runs show in the UI (default: $DAGSTER_HOME)")
+    run.set_defaults(func=cmd_run)
+
+    demo = sub.add_parser(
+        "demo",
+        help="generate the demo enterprise and run every night of it",
+        description="Generate the built-in demo enterprise, run every night through Dagster, and print what "
+        "was produced and how to open the Dagster and MLflow UIs.",
+    )
+    demo.add_argument("--out", default="demo", help="demo folder (landing/, lake/, dagster_home/)")
+    demo.add_argument("--identities", type=int, default=200)
+    demo.add_argument("--days", type=int, default=7)
+    demo.add_argument("--start", type=_date, default=dt.date(2026, 11, 1))
+    demo.add_argument("--seed", type=int, default=7)
+    demo.set_defaults(func=cmd_demo)
+
+    gen = sub.add_parser(
+        "generate",
+        help="write a synthetic enterprise's vendor logs into a landing tree",
+        description="Write a deterministic synthetic enterprise's logs, in vendor formats, into "
+        "<out>/<source>/<YYYY-MM-DD>/, plus labelled attack scenarios.",
+    )
+    gen.add_argument("--out", required=True)
+    gen.add_argument("--identities", type=int, default=200)
+    gen.add_argument("--days", type=int, default=7)
+    gen.add_argument("--start", type=_date, required=True)
+    gen.add_argument("--seed", type=int, default=7)
+    gen.add_argument("--labels", help="write scenario ground truth here (JSON lines)")
+    gen.set_defaults(func=cmd_generate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a readable line, not a bare traceback
+        if args.debug:
+            traceback.print_exc()
+        print(f"error: {type(exc).__name__}: {exc}".splitlines()[0][:2000], file=sys.stderr)
+        print("(run with --debug for the full traceback)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
