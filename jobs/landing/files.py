@@ -29,6 +29,7 @@ class LandedFile:
 def list_files(spark: SparkSession, directory: str) -> list[LandedFile]:
     """List data files below `directory` (any Hadoop-compatible URI); [] if it does not exist."""
     jvm = spark.sparkContext._jvm
+    assert jvm is not None
     hconf = spark.sparkContext._jsc.hadoopConfiguration()
     root = jvm.org.apache.hadoop.fs.Path(directory)
     fs = root.getFileSystem(hconf)
@@ -102,22 +103,16 @@ def read_records(spark: SparkSession, paths: list[str]) -> DataFrame:
             ),
         )
     )
-    exploded = split.select(
-        "_source_file",
-        "kind",
-        F.regexp_extract("content", r"^([^\r\n]*)", 1).alias("_header"),
-        "_file_error",
-        "content",
-        F.posexplode_outer(F.when(F.col("_file_error").isNull(), F.col("items"))).alias("pos", "_raw"),
+    # Everything per file is computed before the explode and the file's text is dropped: an
+    # expression over `content` next to the generator would run once per output line (quadratic).
+    per_file = (
+        split.withColumn("_header", F.regexp_extract("content", r"^([^\r\n]*)", 1))
+        .withColumn("items", F.when(F.col("_file_error").isNull(), F.col("items")).otherwise(F.array("content")))
+        .drop("content")
     )
-    exploded = exploded.select(
-        "_source_file",
-        "kind",
-        "_header",
-        (F.coalesce(F.col("pos"), F.lit(0)) + 1).cast("int").alias("_line"),
-        F.when(F.col("_file_error").isNotNull(), F.col("content")).otherwise(F.col("_raw")).alias("_raw"),
-        "_file_error",
-    )
+    exploded = per_file.select(
+        "_source_file", "kind", "_header", "_file_error", F.posexplode("items").alias("pos", "_raw")
+    ).select("_source_file", "kind", "_header", (F.col("pos") + 1).cast("int").alias("_line"), "_raw", "_file_error")
     # Blank lines are layout, not records.
     exploded = exploded.where(F.col("_file_error").isNotNull() | (F.trim(F.col("_raw")) != ""))
     return _csv_to_json(exploded).select(*RECORD_COLUMNS)

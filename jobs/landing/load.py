@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from pyspark import StorageLevel
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
@@ -49,9 +48,9 @@ def land_source(
     """Land `<landing_root>/<source>/<date>/` into `<lake>/bronze/<source>`."""
     files = list_files(spark, f"{landing_root.rstrip('/')}/{spec.name}/{landing_date.isoformat()}")
     records = read_records(spark, [f.path for f in files])
-    classified = T.classify(records, spec, landing_date, run_id, max_future_days).persist(
-        StorageLevel.MEMORY_AND_DISK
-    )
+    # Materialize the batch once (a checkpoint, so later writes plan against rows, not against
+    # the whole parsing expression tree).
+    classified = T.classify(records, spec, landing_date, run_id, max_future_days).localCheckpoint(eager=True)
     bronze_path = bronze(spec.name).path(lake_root)
     if delta_io.exists(spark, bronze_path):
         dates = delta_io.distinct_values(classified.where(F.col("_outcome") == T.OUTCOME_LAND), "_event_date")
@@ -59,31 +58,26 @@ def land_source(
             existing = delta_io.read(spark, bronze_path).where(F.col("_event_date").isin(dates))
             # Checkpoint, not cache: a cached plan that reads bronze would be recomputed after the
             # MERGE below writes bronze, turning every new row into a "duplicate" of itself.
-            previous = classified
             classified = T.against_bronze(classified, existing).localCheckpoint(eager=True)
-            previous.unpersist()
-    try:
-        new_rows = T.bronze_rows(classified, spec)
-        delta_io.ensure_table(spark, new_rows, bronze_path, ["_event_date"])
-        dates = delta_io.distinct_values(new_rows, "_event_date")
-        if dates:
-            delta_io.merge_insert_new(spark, new_rows, bronze_path, ["_event_id"], "_event_date", dates)
+    new_rows = T.bronze_rows(classified, spec)
+    delta_io.ensure_table(spark, new_rows, bronze_path, ["_event_date"])
+    dates = delta_io.distinct_values(new_rows, "_event_date")
+    if dates:
+        delta_io.merge_insert_new(spark, new_rows, bronze_path, ["_event_id"], "_event_date", dates)
 
-        scope = f"source = '{spec.name}' AND _landing_date = {delta_io.lit_date(landing_date)}"
-        delta_io.replace_where(
-            spark, T.quarantine_rows(classified, spec), QUARANTINE.path(lake_root), scope, ["_landing_date"]
-        )
-        file_list = spark.createDataFrame([(f.path, f.size) for f in files], "_source_file string, bytes long")
-        audit = (
-            T.audit_rows(classified, spec, file_list)
-            .withColumn("_landing_date", F.lit(landing_date))
-            .withColumn("_run_id", F.lit(run_id))
-            .withColumn("_ingested_at", F.current_timestamp())
-        )
-        delta_io.replace_where(spark, audit, INGEST_AUDIT.path(lake_root), scope, ["_landing_date"])
-        return _summarize(spark, spec, landing_date, lake_root, len(files))
-    finally:
-        classified.unpersist()
+    scope = f"source = '{spec.name}' AND _landing_date = {delta_io.lit_date(landing_date)}"
+    delta_io.replace_where(
+        spark, T.quarantine_rows(classified, spec), QUARANTINE.path(lake_root), scope, ["_landing_date"]
+    )
+    file_list = spark.createDataFrame([(f.path, f.size) for f in files], "_source_file string, bytes long")
+    audit = (
+        T.audit_rows(classified, spec, file_list)
+        .withColumn("_landing_date", F.lit(landing_date))
+        .withColumn("_run_id", F.lit(run_id))
+        .withColumn("_ingested_at", F.current_timestamp())
+    )
+    delta_io.replace_where(spark, audit, INGEST_AUDIT.path(lake_root), scope, ["_landing_date"])
+    return _summarize(spark, spec, landing_date, lake_root, len(files))
 
 
 def _summarize(

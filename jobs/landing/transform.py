@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from functools import reduce
 
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
-from pyspark.sql.types import ArrayType, BooleanType, DataType, MapType, StringType, StructField, StructType
+from pyspark.sql.types import ArrayType, DataType, MapType, StringType, StructField, StructType
 
-from jobs.landing.spec import SourceSpec, lenient_schema
+from jobs.landing.spec import Path, SourceSpec, label, lenient_schema, parts
 from jobs.landing.timestamps import parse_timestamp
 
 # Bronze metadata columns, appended after the vendor's typed columns.
@@ -49,8 +50,60 @@ def _conflict() -> Column:
     return F.concat(F.lit("event id '"), F.col("_event_id"), F.lit("' is already used by a different record at "))
 
 
-def _get(parsed: Column, dotted: str) -> Column:
-    return reduce(lambda c, part: c.getField(part), dotted.split("."), parsed)
+def _get(parsed: Column, path: Path) -> Column:
+    return reduce(lambda c, part: c.getField(part), parts(path), parsed)
+
+
+def _first(parsed: Column, paths: tuple[Path, ...]) -> Column:
+    return F.coalesce(*[_get(parsed, p) for p in paths]) if len(paths) > 1 else _get(parsed, paths[0])
+
+
+def _tag(kind: str | None) -> Callable[[Column], Column]:
+    return lambda item: F.struct(F.lit(kind).cast("string").alias("kind"), item.alias("item"))
+
+
+def explode_containers(records: DataFrame, spec: SourceSpec) -> DataFrame:
+    """Split container documents (`{"Resources": [...]}`, STIX bundles, IAM authorization details)
+    into one record per item, numbered in document order; other records pass through."""
+    if not spec.explode:
+        return records
+    keys = list(spec.explode)
+    containers = F.from_json("_record", StructType([StructField(k, ArrayType(StringType())) for k in keys]))
+    items = F.flatten(
+        F.array(
+            *[
+                F.coalesce(
+                    F.transform(containers.getField(k), _tag(spec.explode[k])),
+                    F.array().cast("array<struct<kind:string,item:string>>"),
+                )
+                for k in keys
+            ]
+        )
+    )
+    with_items = records.withColumn("_items", items)
+    is_container = F.size("_items") > 0
+    passthrough = with_items.where(~is_container | F.col("_items").isNull()).drop("_items")
+    exploded = with_items.where(is_container).select(
+        *[c for c in records.columns if c not in ("_line", "_raw", "_record")],
+        F.posexplode("_items").alias("_pos", "_it"),
+        "_line",
+    )
+    item = F.col("_it.item")
+    record = (
+        F.when(
+            F.col("_it.kind").isNotNull() & F.ltrim(item).startswith("{"),
+            F.concat(F.lit(f'{{"{spec.kind_field}":"'), F.col("_it.kind"), F.lit('",'), F.expr("substring(ltrim(_it.item), 2)")),
+        ).otherwise(item)
+        if spec.kind_field
+        else item
+    )
+    exploded = exploded.select(
+        *[c for c in records.columns if c not in ("_line", "_raw", "_record")],
+        (F.col("_pos") + 1).cast("int").alias("_line"),
+        item.alias("_raw"),
+        record.alias("_record"),
+    )
+    return passthrough.unionByName(exploded)
 
 
 def parse(records: DataFrame, spec: SourceSpec) -> DataFrame:
@@ -64,23 +117,25 @@ def parse(records: DataFrame, spec: SourceSpec) -> DataFrame:
     lenient = lenient_schema(spec.schema)
     assert isinstance(lenient, StructType)
     target = StructType([*spec.schema.fields, StructField(CORRUPT, StringType())])
-    schema_ddl = StructType([*lenient.fields, StructField(CORRUPT, StringType())]).simpleString()
+    parse_schema = StructType([*lenient.fields, StructField(CORRUPT, StringType())])
     record = F.col("_record")
     flags: list[Column] = []
     renames = _lowercased_keys(spec.schema)
     if spec.case_insensitive_keys and renames:
         lowered = record.rlike('"(' + "|".join(sorted(renames)) + r')"\s*:')
-        restored = reduce(lambda c, kv: F.regexp_replace(c, f'"{kv[0]}"(\\s*:)', f'"{kv[1]}"$1'), sorted(renames.items()), record)
+        restored = record
+        for lowered_name, documented in sorted(renames.items()):
+            restored = F.regexp_replace(restored, f'"{lowered_name}"(\\s*:)', f'"{documented}"$1')
         records = records.withColumn("_lc", lowered).withColumn("_record", F.when(F.col("_lc"), restored).otherwise(record))
         flags.append(F.when(F.col("_lc"), F.lit("field names were lower-cased upstream; restored")))
-    parsed = F.from_json("_record", schema_ddl, {"columnNameOfCorruptRecord": CORRUPT, "mode": "PERMISSIVE"})
+    parsed = F.from_json("_record", parse_schema, {"columnNameOfCorruptRecord": CORRUPT, "mode": "PERMISSIVE"})
     out = records.withColumn("p", parsed)
     # Valid JSON whose shape differs in some field (`"debugData": ""` where an object belongs):
     # parse field by field so only the misshapen fields become null, and name them.
     fields = F.from_json("_record", "map<string,string>")
     by_field = F.struct(
         *[
-            (fields[f.name] if isinstance(f.dataType, StringType) else F.from_json(fields[f.name], f.dataType)).alias(
+            (fields[f.name] if isinstance(f.dataType, StringType) else _from_json(fields[f.name], f.dataType)).alias(
                 f.name
             )
             for f in lenient.fields
@@ -109,11 +164,19 @@ def parse(records: DataFrame, spec: SourceSpec) -> DataFrame:
         )
     )
     out = out.withColumn("p", F.col("p").try_cast(target))
-    out = out.withColumn("_time_text", _get(F.col("p"), spec.time_field).cast("string"))
+    # From here on `p` holds the bronze columns (vendor paths coalesced), so keys name columns.
+    projected = [_first(F.col("p"), paths).alias(name) for name, paths in spec.column_paths().items()]
+    out = out.withColumn("p", F.struct(*projected, F.col("p").getField(CORRUPT).alias(CORRUPT)))
+    time_text = _first(F.col("p"), spec.time_fields).cast("string") if spec.time_fields else F.lit(None).cast("string")
+    out = out.withColumn("_time_text", time_text)
     out = out.withColumn("_t", parse_timestamp(F.col("_time_text")))
     flags.append(F.when(F.col("_t.zone_assumed"), F.lit("timestamp had no zone; taken as UTC")))
     out = out.withColumn("_parse_flags", F.filter(F.array(*flags), lambda x: x.isNotNull()))
     return out.drop(*[c for c in ("_lc", "_fb", "_misshapen") if c in out.columns])
+
+
+def _from_json(text: Column, dtype: DataType) -> Column:
+    return F.from_json(text, dtype)  # type: ignore[arg-type]  # any DataType works at runtime
 
 
 def _lowercased_keys(dtype: DataType) -> dict[str, str]:
@@ -135,21 +198,28 @@ def _reason(spec: SourceSpec, landing_date: dt.date, max_future_days: int) -> Co
     """The first reason a record cannot land, in words a person can act on; null if it can."""
     p = F.col("p")
     time_raw = F.col("_time_text")
+    time_name = " / ".join(f"`{label(t)}`" for t in spec.time_fields)
     latest = dt.datetime.combine(landing_date + dt.timedelta(days=max_future_days), dt.time())
     reason = F.when(F.col("_file_error").isNotNull(), F.col("_file_error")).when(
         ~F.ltrim(F.col("_record")).startswith("{"),
         F.lit("record is not a JSON object"),
     )
     reason = reason.when(p.getField(CORRUPT).isNotNull(), F.lit("record is not valid JSON (malformed or truncated)"))
-    for key in (*spec.required, spec.time_field):
-        reason = reason.when(_get(p, key).isNull(), F.lit(f"missing required field `{key}`"))
+    if spec.reject is not None:
+        rejected = spec.reject(p)
+        reason = reason.when(rejected.isNotNull(), rejected)
+    for key in spec.required:
+        reason = reason.when(_get(p, key).isNull(), F.lit(f"missing required field `{label(key)}`"))
+    if spec.snapshot:
+        return reason
+    reason = reason.when(time_raw.isNull(), F.lit(f"missing required field {time_name}"))
     reason = reason.when(
         F.col("_t.ts").isNull(),
-        F.concat(F.lit(f"unparseable timestamp in `{spec.time_field}`: '"), F.substring(time_raw, 1, 64), F.lit("'")),
+        F.concat(F.lit(f"unparseable timestamp in {time_name}: '"), F.substring(time_raw, 1, 64), F.lit("'")),
     ).when(
         (F.col("_t.ts") < F.lit(EARLIEST_PLAUSIBLE)) | (F.col("_t.ts") >= F.lit(latest)),
         F.concat(
-            F.lit(f"impossible timestamp in `{spec.time_field}`: "),
+            F.lit(f"impossible timestamp in {time_name}: "),
             F.col("_t.ts").cast("string"),
             F.lit(f" is before {EARLIEST_PLAUSIBLE.date()} or more than {max_future_days} day(s) after landing date {landing_date}"),
         ),
@@ -171,8 +241,19 @@ def classify(
     duplicates; different content under the same vendor id is quarantined as a conflict, never
     silently merged away.
     """
-    parsed = parse(records, spec)
-    vendor_id = _get(F.col("p"), spec.id_field).cast("string") if spec.id_field else F.lit(None).cast("string")
+    parsed = parse(explode_containers(records, spec), spec)
+    id_parts = [_get(F.col("p"), f).cast("string") for f in spec.id_fields]
+    if spec.snapshot and id_parts:
+        id_parts.append(F.lit(landing_date.isoformat()))
+    vendor_id = (
+        F.when(F.greatest(*[c.isNull() for c in id_parts]) == F.lit(False), F.concat_ws("|", *id_parts))
+        if len(id_parts) > 1
+        else (id_parts[0] if id_parts else F.lit(None).cast("string"))
+    )
+    if spec.snapshot:  # the state as of the landing night
+        parsed = parsed.withColumn(
+            "_t", F.struct(F.lit(dt.datetime.combine(landing_date, dt.time())).alias("ts"), F.lit(False).alias("zone_assumed"))
+        )
     rows = (
         parsed.withColumn("reason", _reason(spec, landing_date, max_future_days))
         .withColumn("_raw_sha256", F.sha2(F.col("_raw"), 256))
@@ -199,7 +280,7 @@ def classify(
         .when(F.col("_rank") > 1, F.lit(OUTCOME_DUPLICATE))
         .otherwise(F.lit(OUTCOME_LAND))
     )
-    typed = [F.col("p").getField(c).alias(c) for c in spec.columns]
+    typed = [F.col("p").getField(name).alias(name) for name in spec.bronze_columns]
     return rows.select(
         *typed,
         "_event_id",
@@ -253,7 +334,7 @@ def against_bronze(classified: DataFrame, existing: DataFrame) -> DataFrame:
 
 def bronze_rows(classified: DataFrame, spec: SourceSpec) -> DataFrame:
     """The rows that land, in bronze column order."""
-    return classified.where(F.col("_outcome") == OUTCOME_LAND).select(*spec.columns, *META_COLUMNS)
+    return classified.where(F.col("_outcome") == OUTCOME_LAND).select(*spec.bronze_columns, *META_COLUMNS)
 
 
 def quarantine_rows(classified: DataFrame, spec: SourceSpec) -> DataFrame:

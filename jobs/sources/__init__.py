@@ -1,8 +1,27 @@
-"""One module per vendor source: its documented schema (declared once) and its landing spec."""
+"""One module per vendor family: documented schemas (declared once) and landing specs."""
 
 from __future__ import annotations
 
 from jobs.landing.spec import SourceSpec
-from jobs.sources import cloudtrail, okta
+from jobs.sources import activity, cloudtrail, devices, directory, entra, network, okta, windows_security
 
-SOURCES: dict[str, SourceSpec] = {spec.name: spec for spec in (okta.SPEC, cloudtrail.SPEC)}
+SOURCES: dict[str, SourceSpec] = {
+    spec.name: spec
+    for spec in (
+        okta.SPEC,
+        cloudtrail.SPEC,
+        entra.SIGNIN_SPEC,
+        entra.AUDIT_SPEC,
+        windows_security.SPEC,
+        directory.SCIM_USERS_SPEC,
+        directory.SCIM_GROUPS_SPEC,
+        directory.AWS_IAM_SPEC,
+        devices.INTUNE_SPEC,
+        devices.EDR_SPEC,
+        network.DNS_SPEC,
+        network.CONN_SPEC,
+        activity.DATA_ACCESS_SPEC,
+        activity.THREAT_INTEL_SPEC,
+        activity.CATALOG_SPEC,
+    )
+}

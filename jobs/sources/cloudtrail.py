@@ -82,7 +82,7 @@ RECORD = StructType(
 SPEC = SourceSpec(
     name="cloudtrail",
     schema=RECORD,
-    id_field="eventID",
-    time_field="eventTime",
+    id_fields=("eventID",),
+    time_fields=("eventTime",),
     required=("eventName", "eventSource"),
 )

@@ -123,4 +123,6 @@ LOG_EVENT = StructType(
 )
 
 # `actor` is what every downstream join hangs on; `published` is the event time.
-SPEC = SourceSpec(name="okta", schema=LOG_EVENT, id_field="uuid", time_field="published", required=("eventType", "actor.id"))
+SPEC = SourceSpec(
+    name="okta", schema=LOG_EVENT, id_fields=("uuid",), time_fields=("published",), required=("eventType", "actor.id")
+)

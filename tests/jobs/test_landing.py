@@ -8,10 +8,10 @@ from pyspark.sql import functions as F
 
 from jobs.landing.load import land_source
 from jobs.sources import SOURCES
+from tests.conftest import NIGHT, write_landing
 from ztlake import delta_io
 from ztlake.spark import DeltaJarsMissing, delta_jars
 from ztlake.tables import INGEST_AUDIT, QUARANTINE, bronze
-from tests.conftest import NIGHT, write_landing
 
 # file -> (records read, landed, quarantined) on a first landing of the shared samples.
 EXPECTED = {

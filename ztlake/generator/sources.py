@@ -130,7 +130,7 @@ def cloudtrail_day(seed: int, p: Person, day: dt.date, r: random.Random) -> Iter
             "recipientAccountId": account, "eventType": "AwsApiCall", "managementEvent": True, "eventCategory": "Management",
             "tlsDetails": {"tlsVersion": "TLSv1.3", "cipherSuite": "TLS_AES_128_GCM_SHA256", "clientProvidedHostHeader": "sts.amazonaws.com"}}
     yield {**base, "userIdentity": {"type": "SAMLUser", "principalId": f"{p.okta_id}:{p.email}", "userName": p.email,
-                                   "identityProvider": "arn:aws:iam::%s:saml-provider/AWSSSO" % account},
+                                   "identityProvider": f"arn:aws:iam::{account}:saml-provider/AWSSSO"},
            "eventTime": iso(ts, millis=False), "eventSource": "sts.amazonaws.com", "eventName": "AssumeRoleWithSAML",
            "requestParameters": {"roleArn": issuer["arn"], "principalArn": f"arn:aws:iam::{account}:saml-provider/AWSSSO", "durationSeconds": 3600},
            "responseElements": {"credentials": {"accessKeyId": key, "expiration": iso(ts + dt.timedelta(hours=1), millis=False)}},
