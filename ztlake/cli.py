@@ -101,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--out", default="demo", help="demo folder (landing/, lake/, dagster_home/)")
     demo.add_argument("--identities", type=int, default=200)
-    demo.add_argument("--days", type=int, default=7)
+    demo.add_argument("--days", type=int, default=5)
     demo.add_argument("--start", type=_date, default=dt.date(2026, 11, 1))
     demo.add_argument("--seed", type=int, default=7)
     demo.set_defaults(func=cmd_demo)

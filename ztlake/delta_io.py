@@ -37,6 +37,10 @@ def ensure_table(spark: SparkSession, df: DataFrame, path: str, partition_by: Se
         df.limit(0).write.format("delta").partitionBy(*partition_by).mode("append").save(path)
 
 
+def append(df: DataFrame, path: str, partition_by: Sequence[str] = ()) -> None:
+    df.write.format("delta").partitionBy(*partition_by).mode("append").save(path)
+
+
 def merge_insert_new(
     spark: SparkSession,
     df: DataFrame,

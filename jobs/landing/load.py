@@ -1,6 +1,7 @@
 """Load: land one source's files for one landing date into bronze, quarantine and the audit.
 
-Idempotent: bronze takes an insert-only MERGE on `_event_id` pruned to the batch's event dates;
+Idempotent: rows are anti-joined against bronze on `_event_id` (pruned to the batch's event dates)
+and only new ones are appended;
 quarantine and audit rows for (source, landing date) are replaced, never appended.
 """
 
@@ -48,48 +49,40 @@ def land_source(
     """Land `<landing_root>/<source>/<date>/` into `<lake>/bronze/<source>`."""
     files = list_files(spark, f"{landing_root.rstrip('/')}/{spec.name}/{landing_date.isoformat()}")
     records = read_records(spark, [f.path for f in files])
-    # Materialize the batch once (a checkpoint, so later writes plan against rows, not against
-    # the whole parsing expression tree).
+    # Materialize the batch once (a checkpoint, so later writes plan against rows, not against the
+    # whole parsing expression tree).
     classified = T.classify(records, spec, landing_date, run_id, max_future_days).localCheckpoint(eager=True)
     bronze_path = bronze(spec.name).path(lake_root)
-    if delta_io.exists(spark, bronze_path):
-        dates = delta_io.distinct_values(classified.where(F.col("_outcome") == T.OUTCOME_LAND), "_event_date")
-        if dates:
-            existing = delta_io.read(spark, bronze_path).where(F.col("_event_date").isin(dates))
-            # Checkpoint, not cache: a cached plan that reads bronze would be recomputed after the
-            # MERGE below writes bronze, turning every new row into a "duplicate" of itself.
-            classified = T.against_bronze(classified, existing).localCheckpoint(eager=True)
+    dates = delta_io.distinct_values(classified.where(F.col("_outcome") == T.OUTCOME_LAND), "_event_date")
+    if dates and delta_io.exists(spark, bronze_path):
+        existing = delta_io.read(spark, bronze_path).where(F.col("_event_date").isin(dates))
+        # Checkpoint, not cache: a cached plan that reads bronze would be recomputed after the
+        # write below, turning every new row into a "duplicate" of itself.
+        classified = T.against_bronze(classified, existing).localCheckpoint(eager=True)
+
+    # Rows classified as new are anti-joined against bronze (pruned to the batch's event dates), so
+    # appending them is idempotent: a rerun classifies them all as duplicates. Dagster runs one
+    # materialization of a partition at a time.
     new_rows = T.bronze_rows(classified, spec)
-    delta_io.ensure_table(spark, new_rows, bronze_path, ["_event_date"])
-    dates = delta_io.distinct_values(new_rows, "_event_date")
     if dates:
-        delta_io.merge_insert_new(spark, new_rows, bronze_path, ["_event_id"], "_event_date", dates)
+        delta_io.append(new_rows, bronze_path, ["_event_date"])
+    else:
+        delta_io.ensure_table(spark, new_rows, bronze_path, ["_event_date"])
 
     scope = f"source = '{spec.name}' AND _landing_date = {delta_io.lit_date(landing_date)}"
-    delta_io.replace_where(
-        spark, T.quarantine_rows(classified, spec), QUARANTINE.path(lake_root), scope, ["_landing_date"]
-    )
+    quarantine = T.quarantine_rows(classified, spec)
+    delta_io.replace_where(spark, quarantine, QUARANTINE.path(lake_root), scope, ["_landing_date"])
     file_list = spark.createDataFrame([(f.path, f.size) for f in files], "_source_file string, bytes long")
+    audit_rows = T.audit_rows(classified, spec, file_list).collect()  # one row per file: small
+    audit = spark.createDataFrame(audit_rows, T.audit_rows(classified, spec, file_list).schema)
     audit = (
-        T.audit_rows(classified, spec, file_list)
-        .withColumn("_landing_date", F.lit(landing_date))
+        audit.withColumn("_landing_date", F.lit(landing_date))
         .withColumn("_run_id", F.lit(run_id))
         .withColumn("_ingested_at", F.current_timestamp())
     )
     delta_io.replace_where(spark, audit, INGEST_AUDIT.path(lake_root), scope, ["_landing_date"])
-    return _summarize(spark, spec, landing_date, lake_root, len(files))
-
-
-def _summarize(
-    spark: SparkSession, spec: SourceSpec, landing_date: dt.date, lake_root: str, n_files: int
-) -> LandingSummary:
-    """Read back what was written (per-file audit rows and reason counts: small)."""
-    scope = (F.col("source") == spec.name) & (F.col("_landing_date") == F.lit(landing_date))
-    audit = delta_io.read(spark, INGEST_AUDIT.path(lake_root)).where(scope).collect()
     reasons = (
-        delta_io.read(spark, QUARANTINE.path(lake_root))
-        .where(scope)
-        .withColumn("why", F.regexp_replace("reason", r"'[^']*'", "'…'"))
+        quarantine.withColumn("why", F.regexp_replace("reason", r"'[^']*'", "'…'"))
         .groupBy("why")
         .count()
         .orderBy(F.desc("count"))
@@ -99,11 +92,11 @@ def _summarize(
     return LandingSummary(
         source=spec.name,
         landing_date=landing_date,
-        files=n_files,
-        records_read=sum(r.records_read for r in audit),
-        landed=sum(r.landed for r in audit),
-        duplicates=sum(r.duplicates for r in audit),
-        quarantined=sum(r.quarantined for r in audit),
-        unreconciled_files=[r._source_file for r in audit if not r.reconciled],
+        files=len(files),
+        records_read=sum(r.records_read for r in audit_rows),
+        landed=sum(r.landed for r in audit_rows),
+        duplicates=sum(r.duplicates for r in audit_rows),
+        quarantined=sum(r.quarantined for r in audit_rows),
+        unreconciled_files=[r._source_file for r in audit_rows if not r.reconciled],
         top_reasons={r.why: r["count"] for r in reasons},
     )

@@ -2,6 +2,7 @@
 
 import datetime as dt
 import json
+import shutil
 
 import pytest
 
@@ -16,8 +17,23 @@ START = dt.date(2026, 11, 2)
 @pytest.fixture(scope="module")
 def tree(tmp_path_factory):
     root = tmp_path_factory.mktemp("e2e")
-    generate(root / "landing", identities=30, days=2, start=START, seed=3)
+    generate(root / "landing", identities=40, days=2, start=START, seed=3)
+    # Keep two sources so the run through Dagster stays quick; tests/e2e/test_generated_org.py lands all.
+    for source in (root / "landing").iterdir():
+        if source.name not in ("okta", "cloudtrail"):
+            shutil.rmtree(source)
     return root
+
+
+def _args(tree):
+    return ["run", "--landing", str(tree / "landing"), "--lake", str(tree / "lake"), "--date", "2026-11-02",
+            "--through", "2026-11-03", "--master", "local[2]", "--dagster-home", str(tree / "dagster_home")]
+
+
+@pytest.fixture(scope="module")
+def first_run(tree):
+    assert main(_args(tree)) == 0
+    return str(tree / "lake")
 
 
 def _counts(spark, lake):
@@ -25,19 +41,16 @@ def _counts(spark, lake):
     return {t.name: delta_io.read(spark, t.path(lake)).count() for t in tables}
 
 
-def test_run_twice_through_dagster_leaves_identical_counts(spark, tree, capsys):
-    lake = str(tree / "lake")
-    args = ["run", "--landing", str(tree / "landing"), "--lake", lake, "--date", "2026-11-02", "--through", "2026-11-03",
-            "--master", "local[2]", "--dagster-home", str(tree / "dagster_home")]
-    assert main(args) == 0
-    out = capsys.readouterr().out
-    assert "night 2026-11-02: ok" in out and "night 2026-11-03: ok" in out
+def test_run_twice_through_dagster_leaves_identical_counts(spark, tree, first_run, capsys):
+    lake = first_run
     first = _counts(spark, lake)
     assert first["okta"] > 0 and first["cloudtrail"] > 0
-    assert main(args) == 0
+    assert main(_args(tree)) == 0
+    out = capsys.readouterr().out
+    assert "night 2026-11-02: ok" in out and "night 2026-11-03: ok" in out
     assert _counts(spark, lake) == first
 
-    # The generator's malformed line per night is quarantined with its reason; every file reconciles.
+    # The generator's malformed Okta line per night is quarantined with its reason; every file reconciles.
     q = delta_io.read(spark, QUARANTINE.path(lake)).collect()
     assert len(q) == 2 and {r.reason for r in q} == {"record is not valid JSON (malformed or truncated)"}
     audit = delta_io.read(spark, INGEST_AUDIT.path(lake)).collect()
@@ -45,26 +58,23 @@ def test_run_twice_through_dagster_leaves_identical_counts(spark, tree, capsys):
     assert sum(r.records_read for r in audit) == sum(r.landed + r.duplicates + r.quarantined for r in audit)
     # Delta commits, not plain Parquet.
     history = spark.sql(f"DESCRIBE HISTORY delta.`{bronze('okta').path(lake)}`").collect()
-    assert {h.operation for h in history} >= {"WRITE", "MERGE"}
+    assert {h.operation for h in history} >= {"WRITE"} and len(history) >= 2
     # The runs are recorded in the Dagster instance, so the UI shows them.
-    runs = list((tree / "dagster_home").glob("history/runs/*.db")) + list((tree / "dagster_home").glob("history/runs.db"))
-    assert runs
+    assert list((tree / "dagster_home").glob("history/runs*"))
 
 
-def test_delta_rs_reads_the_tables_without_a_jvm(tree, spark):
+def test_delta_rs_reads_the_tables_without_a_jvm(spark, first_run):
     import deltalake
 
-    lake = str(tree / "lake")
-    assert main(["run", "--landing", str(tree / "landing"), "--lake", lake, "--date", "2026-11-02", "--master", "local[2]"]) == 0
     for table in (bronze("okta"), bronze("cloudtrail"), QUARANTINE, INGEST_AUDIT):
-        rows = deltalake.DeltaTable(table.path(lake)).to_pyarrow_table().num_rows
-        assert rows == delta_io.read(spark, table.path(lake)).count(), table.name
+        rows = deltalake.DeltaTable(table.path(first_run)).to_pyarrow_table().num_rows
+        assert rows == delta_io.read(spark, table.path(first_run)).count(), table.name
 
 
 def test_generator_is_deterministic(tmp_path):
     a, b = tmp_path / "a", tmp_path / "b"
-    generate(a, identities=20, days=1, start=START, seed=11)
-    generate(b, identities=20, days=1, start=START, seed=11)
+    generate(a, identities=40, days=1, start=START, seed=11)
+    generate(b, identities=40, days=1, start=START, seed=11)
     files = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
     assert files and all((a / f).read_bytes() == (b / f).read_bytes() for f in files)
     first = json.loads((a / "okta" / START.isoformat() / "okta_system_log.jsonl").read_text().splitlines()[0])
