@@ -120,7 +120,9 @@ def parse(records: DataFrame, spec: SourceSpec) -> DataFrame:
     parse_schema = StructType([*lenient.fields, StructField(CORRUPT, StringType())])
     record = F.col("_record")
     flags: list[Column] = []
-    renames = _lowercased_keys(spec.schema)
+    # A lower-cased name that is itself documented somewhere (CloudTrail `arn` vs `resources[].ARN`)
+    # is ambiguous: leave it alone rather than rename a valid key.
+    renames = {k: v for k, v in _lowercased_keys(spec.schema).items() if k not in _all_names(spec.schema)}
     if spec.case_insensitive_keys and renames:
         lowered = record.rlike('"(' + "|".join(sorted(renames)) + r')"\s*:')
         restored = record
@@ -177,6 +179,16 @@ def parse(records: DataFrame, spec: SourceSpec) -> DataFrame:
 
 def _from_json(text: Column, dtype: DataType) -> Column:
     return F.from_json(text, dtype)  # type: ignore[arg-type]  # any DataType works at runtime
+
+
+def _all_names(dtype: DataType) -> set[str]:
+    if isinstance(dtype, StructType):
+        return {f.name for f in dtype.fields}.union(*[_all_names(f.dataType) for f in dtype.fields])
+    if isinstance(dtype, ArrayType):
+        return _all_names(dtype.elementType)
+    if isinstance(dtype, MapType):
+        return _all_names(dtype.valueType)
+    return set()
 
 
 def _lowercased_keys(dtype: DataType) -> dict[str, str]:

@@ -126,6 +126,16 @@ def _okta(uuid, published="2026-11-25T10:00:00Z", event_type="user.session.start
     return json.dumps({"uuid": uuid, "published": published, "eventType": event_type, "actor": {"id": actor}})
 
 
+def test_a_lowercase_name_that_is_documented_elsewhere_is_never_renamed(spark, tmp_path, lake):
+    # CloudTrail documents both `userIdentity.arn` and `resources[].ARN`.
+    rec = {"eventID": "e1", "eventTime": "2026-11-25T10:00:00Z", "eventName": "GetObject", "eventSource": "s3.amazonaws.com",
+           "userIdentity": {"type": "AssumedRole", "arn": "arn:aws:sts::1:assumed-role/r/ann@example.com"}}
+    write_landing(tmp_path / "landing", "cloudtrail", NIGHT, "a.jsonl", json.dumps(rec) + "\n")
+    land_source(spark, SOURCES["cloudtrail"], str(tmp_path / "landing"), lake, NIGHT, "r")
+    row = delta_io.read(spark, bronze("cloudtrail").path(lake)).first()
+    assert row.userIdentity.arn == rec["userIdentity"]["arn"] and row._parse_flags == []
+
+
 def test_redelivery_on_a_later_night_is_a_duplicate_and_conflicts_are_quarantined(spark, tmp_path, lake):
     landing = tmp_path / "landing"
     night2 = NIGHT.replace(day=NIGHT.day + 1)

@@ -15,7 +15,18 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ztlake.generator import sources as S
-from ztlake.generator.org import AWS_ACCOUNTS, DEPARTMENTS, DOMAIN, ROLE_GROUPS, Device, Person, guid, person, rng, stable_id
+from ztlake.generator.org import (
+    AWS_ACCOUNTS,
+    DEPARTMENTS,
+    DOMAIN,
+    ROLE_GROUPS,
+    Device,
+    Person,
+    guid,
+    person,
+    rng,
+    stable_id,
+)
 
 if TYPE_CHECKING:
     from ztlake.generator import Day
