@@ -41,26 +41,6 @@ def append(df: DataFrame, path: str, partition_by: Sequence[str] = ()) -> None:
     df.write.format("delta").partitionBy(*partition_by).mode("append").save(path)
 
 
-def merge_insert_new(
-    spark: SparkSession,
-    df: DataFrame,
-    path: str,
-    keys: Sequence[str],
-    partition_by: str,
-    partition_values: Sequence[object],
-) -> None:
-    """Insert rows whose keys are not in the table yet (insert-only MERGE), pruned to the given
-    partitions. Running it twice inserts nothing the second time."""
-    if not exists(spark, path):
-        df.write.format("delta").partitionBy(partition_by).mode("append").save(path)
-        return
-    condition = " AND ".join(
-        [f"t.{in_predicate(partition_by, partition_values)}", f"t.{partition_by} = s.{partition_by}"]
-        + [f"t.{k} = s.{k}" for k in keys]
-    )
-    DeltaTable.forPath(spark, path).alias("t").merge(df.alias("s"), condition).whenNotMatchedInsertAll().execute()
-
-
 def replace_where(
     spark: SparkSession, df: DataFrame, path: str, predicate: str, partition_by: Sequence[str] = ()
 ) -> None:

@@ -73,8 +73,9 @@ def land_source(
     quarantine = T.quarantine_rows(classified, spec)
     delta_io.replace_where(spark, quarantine, QUARANTINE.path(lake_root), scope, ["_landing_date"])
     file_list = spark.createDataFrame([(f.path, f.size) for f in files], "_source_file string, bytes long")
-    audit_rows = T.audit_rows(classified, spec, file_list).collect()  # one row per file: small
-    audit = spark.createDataFrame(audit_rows, T.audit_rows(classified, spec, file_list).schema)
+    per_file = T.audit_rows(classified, spec, file_list)
+    audit_rows = per_file.collect()  # one row per file: small
+    audit = spark.createDataFrame(audit_rows, per_file.schema)
     audit = (
         audit.withColumn("_landing_date", F.lit(landing_date))
         .withColumn("_run_id", F.lit(run_id))
