@@ -74,6 +74,17 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _org_arguments(parser: argparse.ArgumentParser, days: int, start: dt.date | None) -> None:
+    """The size and shape of a generated organization (`demo` and `generate`)."""
+    parser.add_argument("--identities", type=int, default=200, help="people in the organization (at least 40)")
+    parser.add_argument("--days", type=int, default=days, help=f"nights to generate (default {days})")
+    if start is None:
+        parser.add_argument("--start", type=_date, required=True, help="first day (YYYY-MM-DD)")
+    else:
+        parser.add_argument("--start", type=_date, default=start, help=f"first day (default {start})")
+    parser.add_argument("--seed", type=int, default=7, help="same seed gives byte-identical output")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ztlake", description="Zero Trust risk analytics on a Delta Lake.")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on failure")
@@ -100,10 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
         "was produced and how to open the Dagster and MLflow UIs.",
     )
     demo.add_argument("--out", default="demo", help="demo folder (landing/, lake/, dagster_home/)")
-    demo.add_argument("--identities", type=int, default=200)
-    demo.add_argument("--days", type=int, default=5)
-    demo.add_argument("--start", type=_date, default=dt.date(2026, 11, 1))
-    demo.add_argument("--seed", type=int, default=7)
+    _org_arguments(demo, days=5, start=dt.date(2026, 11, 1))
     demo.set_defaults(func=cmd_demo)
 
     gen = sub.add_parser(
@@ -113,10 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
         "<out>/<source>/<YYYY-MM-DD>/, plus labelled attack scenarios.",
     )
     gen.add_argument("--out", required=True)
-    gen.add_argument("--identities", type=int, default=200)
-    gen.add_argument("--days", type=int, default=7)
-    gen.add_argument("--start", type=_date, required=True)
-    gen.add_argument("--seed", type=int, default=7)
+    _org_arguments(gen, days=7, start=None)
     gen.add_argument("--labels", help="write scenario ground truth here (JSON lines)")
     gen.set_defaults(func=cmd_generate)
     return parser

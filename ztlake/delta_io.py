@@ -26,11 +26,6 @@ def _sql_literal(value: object) -> str:
     return str(value)
 
 
-def in_predicate(column: str, values: Sequence[object]) -> str:
-    """`column IN (...)` as a SQL literal predicate, so Delta can prune files by it."""
-    return f"{column} IN ({', '.join(_sql_literal(v) for v in values)})" if values else "false"
-
-
 def ensure_table(spark: SparkSession, df: DataFrame, path: str, partition_by: Sequence[str] = ()) -> None:
     """Create an empty table with `df`'s schema if none exists, so readers never hit a missing table."""
     if not exists(spark, path):

@@ -121,12 +121,11 @@ def read_records(spark: SparkSession, paths: list[str]) -> DataFrame:
 def _csv_to_json(rows: DataFrame) -> DataFrame:
     """Turn CSV rows into JSON objects keyed by their file's header (line 1), all in the JVM."""
     positional = ", ".join(f"c{i} string" for i in range(CSV_MAX_COLUMNS))
-    with_header = rows
     names = F.transform(F.split(F.col("_header"), ","), lambda c: F.trim(F.regexp_replace(c, '"', "")))
     values = F.from_csv(F.col("_raw"), positional, {"mode": "PERMISSIVE"})
     as_array = F.array(*[values.getField(f"c{i}") for i in range(CSV_MAX_COLUMNS)])
     as_json = F.to_json(F.map_from_arrays(names, F.slice(as_array, 1, F.size(names))))
     return (
-        with_header.where(~((F.col("kind") == "csv") & (F.col("_line") == 1)))
+        rows.where(~((F.col("kind") == "csv") & (F.col("_line") == 1)))
         .withColumn("_record", F.when(F.col("kind") == "csv", as_json).otherwise(F.col("_raw")))
     )

@@ -27,8 +27,10 @@ def _ids() -> list[StructField]:
     return fields
 
 
-def _id_columns() -> dict[str, tuple[Path, ...]]:
-    return {f"id_{n}": ((f"id.{n}",), f"id_{n}") for n in ENDPOINTS}
+def _columns(schema: StructType) -> dict[str, tuple[Path, ...]]:
+    """`ts`, `uid`, the four endpoint columns (either spelling), then the log's own fields."""
+    own = {f.name: (f.name,) for f in schema.fields if not f.name.startswith("id") and f.name not in ("ts", "uid")}
+    return {"ts": ("ts",), "uid": ("uid",), **{f"id_{n}": ((f"id.{n}",), f"id_{n}") for n in ENDPOINTS}, **own}
 
 
 DNS = StructType(
@@ -41,11 +43,9 @@ DNS = StructType(
         StructField("rejected", BooleanType()),
     ]
 )
-_dns_columns: dict[str, tuple[Path, ...]] = {f.name: (f.name,) for f in DNS.fields if not f.name.startswith("id")}
-_dns_columns = {"ts": ("ts",), "uid": ("uid",), **_id_columns(), **{k: v for k, v in _dns_columns.items() if k not in ("ts", "uid")}}
 # A dns.log line has no unique id of its own (one connection may carry several queries): the
 # content hash identifies it.
-DNS_SPEC = SourceSpec(name="zeek_dns", schema=DNS, columns=_dns_columns, time_fields=("ts",), required=("id_orig_h",))
+DNS_SPEC = SourceSpec(name="zeek_dns", schema=DNS, columns=_columns(DNS), time_fields=("ts",), required=("id_orig_h",))
 
 CONN = StructType(
     [
@@ -57,10 +57,6 @@ CONN = StructType(
         StructField("resp_ip_bytes", LongType()),
     ]
 )
-_conn_columns: dict[str, tuple[Path, ...]] = {
-    "ts": ("ts",), "uid": ("uid",), **_id_columns(),
-    **{f.name: (f.name,) for f in CONN.fields if not f.name.startswith("id") and f.name not in ("ts", "uid")},
-}
 CONN_SPEC = SourceSpec(
-    name="zeek_conn", schema=CONN, columns=_conn_columns, id_fields=("uid",), time_fields=("ts",), required=("id_orig_h",)
+    name="zeek_conn", schema=CONN, columns=_columns(CONN), id_fields=("uid",), time_fields=("ts",), required=("id_orig_h",)
 )

@@ -10,7 +10,6 @@ import datetime as dt
 import gzip
 import hashlib
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -164,12 +163,12 @@ def generate(out: Path, identities: int, days: int, start: dt.date, seed: int = 
     return summary
 
 
-def daily_behaviour(seed: int, p: Person, day: Day) -> Iterator[str] | None:
+def daily_behaviour(seed: int, p: Person, day: Day) -> None:
     r = rng(seed, "day", day.index, p.index)
     if day.day.weekday() >= 5 and r.random() > 0.08:
-        return None
+        return
     if r.random() < 0.04:  # a day off
-        return None
+        return
     laptop_ix = 0
     dev = p.devices[laptop_ix]
     ts = S.work_time(p, day.day, r)
@@ -218,7 +217,6 @@ def daily_behaviour(seed: int, p: Person, day: Day) -> Iterator[str] | None:
             day.emit("data_access", S.data_access(r, p.email, p.okta_id, ts + dt.timedelta(minutes=r.randint(20, 400)), activity=act,
                                                   datastore=store, table=r.choice(("orders", "accounts", "forecast", "ledger")),
                                                   rows=rows, nbytes=rows * 180, hostname=dev.hostname, ip=lan, tool="Tableau"))
-    return None
 
 
 SERVICE_ETL = "svc-etl@" + DOMAIN

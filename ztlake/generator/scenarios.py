@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 
 from ztlake.generator import sources as S
 from ztlake.generator.org import (
-    AWS_ACCOUNTS,
     DEPARTMENTS,
     DOMAIN,
     ROLE_GROUPS,
@@ -485,4 +484,3 @@ SCENARIOS = (
     Scenario("off_hours_mass_download", off_hours, nightly_etl),
 )
 assert tuple(s.name for s in SCENARIOS) == SCENARIO_NAMES
-_ = AWS_ACCOUNTS
