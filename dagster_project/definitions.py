@@ -12,11 +12,13 @@ from dagster import (
 )
 
 from dagster_project.assets.bronze import BRONZE_ASSETS
+from dagster_project.assets.publish import PUBLISH_ASSETS
+from dagster_project.assets.silver import SILVER_ASSETS
 from dagster_project.partitions import DAILY
 from dagster_project.resources import LakeResource, SparkResource
 from ztlake.tables import NIGHTLY_JOB, NIGHTLY_SCHEDULE
 
-ALL_ASSETS = [*BRONZE_ASSETS]
+ALL_ASSETS = [*BRONZE_ASSETS, *SILVER_ASSETS, *PUBLISH_ASSETS]
 
 nightly_job = define_asset_job(
     NIGHTLY_JOB,

@@ -32,6 +32,22 @@ def _instance(dagster_home: str | None) -> DagsterInstance:
     return DagsterInstance.from_config(str(path))
 
 
+def _first_failure(events: list) -> tuple[str | None, str]:
+    """The first failed gate (asset check) or step of a run, as (step, one-line reason)."""
+    for e in events:
+        if e.event_type_value == "ASSET_CHECK_EVALUATION":
+            ev = e.event_specific_data
+            if not ev.passed:
+                return e.step_key, (f"check {ev.check_name} on {ev.asset_key.to_user_string()} failed: "
+                                    f"{(ev.description or '').splitlines()[0] if ev.description else ''}")
+    for e in events:
+        if e.is_step_failure:
+            err = e.step_failure_data.error
+            message = (err.cause.message if err and err.cause else err.message if err else "").strip()
+            return e.step_key, message.splitlines()[0] if message else ""
+    return None, ""
+
+
 def run_nights(
     landing: str,
     lake: str,
@@ -55,16 +71,7 @@ def run_nights(
                 results.append(NightResult(night, True, result.run_id))
                 echo(f"night {night}: ok (run {result.run_id})")
                 continue
-            failure = next(
-                (e for e in result.all_events if e.is_step_failure or e.event_type_value == "ASSET_CHECK_EVALUATION"
-                 and not e.event_specific_data.evaluation.passed),  # type: ignore[union-attr]
-                None,
-            )
-            step = failure.step_key if failure else None
-            message = ""
-            if failure is not None and failure.is_step_failure:
-                err = failure.step_failure_data.error  # type: ignore[union-attr]
-                message = (err.cause.message if err and err.cause else err.message if err else "").strip()
-            results.append(NightResult(night, False, result.run_id, step, message.splitlines()[0] if message else ""))
+            step, message = _first_failure(result.all_events)
+            results.append(NightResult(night, False, result.run_id, step, message))
             break
     return results

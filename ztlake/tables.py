@@ -39,6 +39,32 @@ def bronze(source: str) -> Table:
     return Table(BRONZE, source)
 
 
+# Silver: the OCSF-aligned model. Event tables are partitioned by `event_date`, snapshot tables
+# (the state as of each night) by `date`.
+SILVER_EVENT_TABLES = (
+    "authentication", "api_activity", "account_change", "entitlement_change", "dns_activity", "network_activity",
+    "datastore_activity",
+)
+SILVER_SNAPSHOT_TABLES = ("identities", "devices", "device_ip_map", "entitlements", "resources", "threat_indicators")
+
+
+def silver(name: str) -> Table:
+    if name not in SILVER_EVENT_TABLES + SILVER_SNAPSHOT_TABLES:
+        raise KeyError(f"unknown silver table {name!r}")
+    return Table(SILVER, name)
+
+
+# Quality: every night's validation results (the joinability gate), kept run by run.
+VALIDATION_RESULTS = Table(QUALITY, "validation_results")
+# Gold: one row per published night, naming the silver table versions the gate validated.
+NIGHTLY_PUBLICATION = Table(GOLD, "nightly_publication")
+
+
+def data_docs_dir(lake_root: str) -> str:
+    """Great Expectations project (and its Data Docs site) for a lake: `<lake>/quality/gx`."""
+    return f"{lake_root.rstrip('/')}/{QUALITY}/gx"
+
+
 # Dagster asset groups.
 GROUP_BRONZE = "bronze"
 GROUP_SILVER = "silver"

@@ -141,7 +141,10 @@ def person(seed: int, i: int, n: int, days: int) -> Person:
         os_name = ("Windows" if r.random() < 0.65 else "macOS") if laptop else ("iOS" if r.random() < 0.55 else "Android")
         byod = d > 0 and r.random() < 0.35
         managed = not byod
-        edr = laptop and managed and r.random() > 0.04
+        # A managed laptop without the EDR sensor is a Windows one: its own Security log then ties
+        # its DHCP address to its host name (a Mac without EDR would have no network identity at all
+        # in these sources, indistinguishable from a ghost).
+        edr = laptop and managed and (r.random() > 0.04 or os_name != "Windows")
         devices.append(
             Device(
                 hostname=(f"LT-{first[:3].upper()}{i:05d}-{d}" if laptop else f"MB-{first[:3].upper()}{i:05d}-{d}"),

@@ -1,0 +1,162 @@
+"""Run a silver table's suite through a Great Expectations checkpoint, keep the results in
+`<lake>/quality/validation_results`, and refresh the Data Docs site under the lake."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql.types import (
+    BooleanType,
+    DateType,
+    DoubleType,
+    StringType,
+    StructField,
+    StructType,
+    TimestampType,
+)
+
+from expectations.suites import Thresholds, load_thresholds, suite_for, validation_frame
+from ztlake import delta_io
+from ztlake.tables import VALIDATION_RESULTS, data_docs_dir
+
+RESULTS_SCHEMA = StructType(
+    [
+        StructField("date", DateType()),
+        StructField("run_id", StringType()),
+        StructField("suite", StringType()),
+        StructField("table", StringType()),
+        StructField("expectation", StringType()),
+        StructField("expectation_type", StringType()),
+        StructField("column", StringType()),
+        StructField("observed_value", StringType()),
+        StructField("unexpected_percent", DoubleType()),
+        StructField("threshold", StringType()),
+        StructField("passed", BooleanType()),
+        StructField("blocking", BooleanType()),
+        StructField("thresholds_version", StringType()),
+        StructField("validated_at", TimestampType()),
+    ]
+)
+_LOCK = threading.Lock()
+
+
+@dataclass
+class ExpectationOutcome:
+    expectation: str
+    expectation_type: str
+    column: str | None
+    observed: Any
+    unexpected_percent: float | None
+    threshold: str
+    passed: bool
+
+    def describe(self) -> str:
+        seen = f"{self.observed:.4f}" if isinstance(self.observed, float) else self.observed
+        if self.unexpected_percent is not None and seen is None:
+            seen = f"{self.unexpected_percent:.2f}% of rows unexpected"
+        return f"{self.expectation} ({self.expectation_type} on {self.column or 'table'}): observed {seen}, expected {self.threshold}"
+
+
+@dataclass
+class SuiteOutcome:
+    suite: str
+    table: str
+    blocking: bool
+    thresholds_version: str
+    outcomes: list[ExpectationOutcome] = field(default_factory=list)
+    data_docs: str | None = None
+
+    @property
+    def passed(self) -> bool:
+        return all(o.passed for o in self.outcomes)
+
+    @property
+    def failed(self) -> list[ExpectationOutcome]:
+        return [o for o in self.outcomes if not o.passed]
+
+
+def _threshold(kwargs: dict[str, Any]) -> str:
+    parts = []
+    for key in ("min_value", "max_value"):
+        if kwargs.get(key) is not None:
+            parts.append(f"{'>=' if key == 'min_value' else '<='} {kwargs[key]}")
+    if "value_set" in kwargs:
+        parts.append(f"in {sorted(map(str, kwargs['value_set']))}")
+    if not parts:
+        parts.append("no unexpected rows")
+    return " and ".join(parts)
+
+
+def _context(project_dir: str) -> Any:
+    import great_expectations as gx
+
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    Path(project_dir).mkdir(parents=True, exist_ok=True)
+    ctx = gx.get_context(mode="file", project_root_dir=project_dir)
+    ctx.variables.progress_bars = {"globally": False}
+    return ctx
+
+
+def validate(spark: SparkSession, lake: str, table: str, df: DataFrame, night: dt.date, run_id: str,
+             thresholds: Thresholds | None = None) -> SuiteOutcome:
+    """Validate tonight's rows of a silver table; record every expectation's result."""
+    import great_expectations as gx
+    from great_expectations.checkpoint import UpdateDataDocsAction
+
+    t = thresholds or load_thresholds()
+    suite = suite_for(table, night, t)
+    frame = validation_frame(table, df)
+    local = "://" not in lake or lake.startswith("file:")
+    project = data_docs_dir(lake.removeprefix("file:")) if local else str(Path.home() / ".ztlake" / "gx")
+    with _LOCK:  # one GE project per lake; checkpoints of one run never interleave
+        ctx = _context(project)
+        ds = ctx.data_sources.add_or_update_spark(name="silver")
+        try:
+            asset = ds.get_asset(table)
+        except (LookupError, KeyError, ValueError):
+            asset = ds.add_dataframe_asset(name=table)
+        try:
+            batch = asset.get_batch_definition("night")
+        except (LookupError, KeyError, ValueError):
+            batch = asset.add_batch_definition_whole_dataframe("night")
+        suite = ctx.suites.add_or_update(suite)
+        vd = ctx.validation_definitions.add_or_update(gx.ValidationDefinition(name=f"silver.{table}", data=batch, suite=suite))
+        cp = ctx.checkpoints.add_or_update(gx.Checkpoint(
+            name=f"silver.{table}", validation_definitions=[vd], actions=[UpdateDataDocsAction(name="data_docs")],
+            result_format="SUMMARY"))
+        result = cp.run(batch_parameters={"dataframe": frame})
+        docs = next((s["site_url"] for s in ctx.get_docs_sites_urls()), None)
+    outcome = SuiteOutcome(suite.name, table, t.blocking(table), t.version, data_docs=docs)
+    for vr in result.run_results.values():
+        for r in vr.results:
+            cfg = r.expectation_config
+            res = r.result or {}
+            outcome.outcomes.append(ExpectationOutcome(
+                expectation=(cfg.meta or {}).get("id", cfg.type), expectation_type=cfg.type, column=cfg.kwargs.get("column"),
+                observed=res.get("observed_value"), unexpected_percent=res.get("unexpected_percent"),
+                threshold=_threshold(cfg.kwargs), passed=bool(r.success),
+            ))
+    outcome.outcomes.sort(key=lambda o: o.expectation)
+    record(spark, lake, outcome, night, run_id)
+    return outcome
+
+
+def record(spark: SparkSession, lake: str, outcome: SuiteOutcome, night: dt.date, run_id: str) -> None:
+    """Append the suite's results to `<lake>/quality/validation_results` (every run is kept)."""
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    rows = [
+        (night, run_id, outcome.suite, outcome.table, o.expectation, o.expectation_type, o.column,
+         None if o.observed is None else str(o.observed), o.unexpected_percent, o.threshold, o.passed, outcome.blocking,
+         outcome.thresholds_version, now)
+        for o in outcome.outcomes
+    ]
+    df = spark.createDataFrame(rows, RESULTS_SCHEMA)
+    delta_io.append(df, VALIDATION_RESULTS.path(lake), ["date"])
