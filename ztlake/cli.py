@@ -10,6 +10,8 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
+from ztlake.tables import LAYERS
+
 
 class UserError(Exception):
     """A problem the user can fix; printed without a traceback."""
@@ -35,12 +37,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     landing = Path(args.landing)
     if "://" not in args.landing and not landing.is_dir():
         raise UserError(f"landing folder not found: {landing} (expected <landing>/<source>/<YYYY-MM-DD>/...)")
+    layers = tuple(x.strip() for x in args.layers.split(",")) if args.layers else None
+    if layers and set(layers) - set(LAYERS):
+        raise UserError(f"unknown layer(s) {', '.join(sorted(set(layers) - set(LAYERS)))} in --layers; choose from {', '.join(LAYERS)}")
     results = run_nights(
         landing=args.landing,
         lake=args.lake,
         nights=_nights(args.date, args.through),
         master=args.master,
         dagster_home=args.dagster_home,
+        layers=layers,
         echo=print,
     )
     failed = [r for r in results if not r.success]
@@ -101,6 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--date", required=True, type=_date, help="first night (YYYY-MM-DD)")
     run.add_argument("--through", type=_date, help="last night, inclusive (default: --date)")
     run.add_argument("--master", default="local[*]", help="Spark master (default local[*]; e.g. spark://host:7077)")
+    run.add_argument("--layers", help="only these layers, comma-separated (e.g. bronze to land without normalizing); "
+                     "default: the whole nightly job")
     run.add_argument("--dagster-home", help="Dagster instance folder, so runs show in the UI (default: $DAGSTER_HOME)")
     run.set_defaults(func=cmd_run)
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from dagster import DagsterInstance
 
-from ztlake.tables import NIGHTLY_JOB
+from ztlake.tables import LAYERS, NIGHTLY_JOB
 
 
 @dataclass
@@ -32,7 +33,7 @@ def _instance(dagster_home: str | None) -> DagsterInstance:
     return DagsterInstance.from_config(str(path))
 
 
-def _first_failure(events: list) -> tuple[str | None, str]:
+def _first_failure(events: Sequence[Any]) -> tuple[str | None, str]:
     """The first failed gate (asset check) or step of a run, as (step, one-line reason)."""
     for e in events:
         if e.event_type_value == "ASSET_CHECK_EVALUATION":
@@ -55,18 +56,28 @@ def run_nights(
     master: str = "local[*]",
     dagster_home: str | None = None,
     echo: Callable[[str], None] = lambda _: None,
+    layers: tuple[str, ...] | None = None,
 ) -> list[NightResult]:
-    """Materialize each night in date order; stops at the first failed night (later nights depend on it)."""
+    """Materialize each night in date order; stops at the first failed night (later nights depend on it).
+
+    `layers` limits the run to those layers' assets (for example `("bronze",)` to land only)."""
     from dagster_project.definitions import build_definitions
     from dagster_project.resources import LakeResource, SparkResource
 
     defs = build_definitions(SparkResource(master=master), LakeResource(root=lake, landing=landing))
     job = defs.resolve_job_def(NIGHTLY_JOB)
+    selection = None
+    if layers:
+        unknown = set(layers) - set(LAYERS)
+        if unknown:
+            raise ValueError(f"unknown layer(s) {sorted(unknown)}; choose from {', '.join(LAYERS)}")
+        selection = [k for k in defs.resolve_asset_graph().get_all_asset_keys() if k.path[0] in layers]
     results: list[NightResult] = []
     with _instance(dagster_home) as instance:
         for night in nights:
             echo(f"night {night}: running job '{NIGHTLY_JOB}'")
-            result = job.execute_in_process(partition_key=night.isoformat(), instance=instance, raise_on_error=False)
+            result = job.execute_in_process(partition_key=night.isoformat(), instance=instance, raise_on_error=False,
+                                            asset_selection=selection)
             if result.success:
                 results.append(NightResult(night, True, result.run_id))
                 echo(f"night {night}: ok (run {result.run_id})")

@@ -60,9 +60,10 @@ VALIDATION_RESULTS = Table(QUALITY, "validation_results")
 NIGHTLY_PUBLICATION = Table(GOLD, "nightly_publication")
 
 
-def data_docs_dir(lake_root: str) -> str:
-    """Great Expectations project (and its Data Docs site) for a lake: `<lake>/quality/gx`."""
-    return f"{lake_root.rstrip('/')}/{QUALITY}/gx"
+def gx_project_root(lake_root: str) -> str:
+    """The Great Expectations project of a lake lives in `<lake>/quality/gx`; its Data Docs site
+    (one page per validation run, and an index) in `<lake>/quality/gx/uncommitted/data_docs/local_site`."""
+    return f"{lake_root.rstrip('/')}/{QUALITY}"
 
 
 # Dagster asset groups.

@@ -9,6 +9,7 @@ their observed shares.
 
 import datetime as dt
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from dagster import (
     AssetCheckResult,
@@ -72,7 +73,7 @@ def _deps(table: str) -> list[AssetKey]:
     raise KeyError(table)
 
 
-def _stats(table: str, df: DataFrame) -> dict[str, object]:
+def _stats(table: str, df: DataFrame) -> dict[str, Any]:
     if table in SILVER_EVENT_TABLES:
         rows = df.groupBy("user_resolution", "device_resolution", "resource_resolution").count().collect()
         def tally(col: str) -> dict[str, int]:
@@ -87,10 +88,12 @@ def _stats(table: str, df: DataFrame) -> dict[str, object]:
     if table == "devices":
         r = df.agg(F.count("*").alias("n"), F.sum(F.col("ghost").cast("int")).alias("ghosts"),
                    F.sum(F.col("managed").cast("int")).alias("managed"), F.sum(F.col("seen_tonight").cast("int")).alias("seen")).first()
+        assert r is not None
         return {"rows": r["n"], "ghost_devices": r["ghosts"] or 0, "managed": r["managed"] or 0, "seen_tonight": r["seen"] or 0}
     if table == "identities":
         r = df.agg(F.count("*").alias("n"), F.sum(F.col("in_directory").cast("int")).alias("dir"),
                    F.sum(F.col("active").cast("int")).alias("active")).first()
+        assert r is not None
         return {"rows": r["n"], "in_directory": r["dir"] or 0, "active": r["active"] or 0}
     return {"rows": df.count()}
 

@@ -92,6 +92,7 @@ def _latest_partition(spark: SparkSession, path: str, column: str, before: dt.da
 def conform(df: DataFrame, ddl: str | StructType) -> DataFrame:
     """Cast to the declared schema, in its column order (a table's schema is declared once)."""
     schema = ddl if isinstance(ddl, StructType) else StructType.fromDDL(ddl)
+    assert isinstance(schema, StructType)
     return df.select(*[F.col(f.name).cast(f.dataType).alias(f.name) for f in schema.fields])
 
 

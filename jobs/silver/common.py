@@ -52,7 +52,7 @@ def ipv4_long(c: Column) -> Column:
     ok = c.rlike(r"^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$")
     value = F.lit(0).cast("long")
     for i in range(4):
-        value = value * 256 + parts.getItem(i).cast("long")
+        value = value * 256 + F.try_element_at(parts, F.lit(i + 1)).try_cast("long")
     return F.when(ok, value)
 
 
@@ -76,9 +76,9 @@ def stable_key(prefix: str, *parts: Column) -> Column:
 def to_ts(c: Column) -> Column:
     """ISO-8601 text (with `Z`, offsets or fractions) to a UTC timestamp; epoch seconds too."""
     text = F.trim(c.cast("string"))
-    epoch = F.when(text.rlike(r"^\d{9,10}(\.\d+)?$"), F.timestamp_seconds(text.cast("double")))
-    epoch_ms = F.when(text.rlike(r"^\d{12,13}$"), F.timestamp_millis(text.cast("long")))
-    return F.coalesce(epoch, epoch_ms, F.try_to_timestamp(text), F.to_timestamp(F.regexp_replace(text, "Z$", "+00:00")))
+    epoch = F.when(text.rlike(r"^\d{9,10}(\.\d+)?$"), F.timestamp_seconds(text.try_cast("double")))
+    epoch_ms = F.when(text.rlike(r"^\d{12,13}$"), F.timestamp_millis(text.try_cast("long")))
+    return F.coalesce(epoch, epoch_ms, F.try_to_timestamp(text), F.try_to_timestamp(F.regexp_replace(text, "Z$", "+00:00")))
 
 
 @dataclass(frozen=True)

@@ -83,7 +83,7 @@ def inventory(intune: DataFrame, edr: DataFrame) -> DataFrame:
         norm_text(F.col("e.local_ip")).alias("e_ip"),
         norm_text(F.col("e.platform_name")).alias("e_os"),
         norm_text(F.col("e.os_version")).alias("e_os_version"),
-        F.coalesce(F.to_timestamp("e.last_seen"), F.to_timestamp(F.col("e.last_seen").cast("double"))).alias("edr_last_seen"),
+        F.coalesce(F.try_to_timestamp("e.last_seen"), F.timestamp_seconds(F.col("e.last_seen").try_cast("double"))).alias("edr_last_seen"),
         F.lower(F.coalesce(F.col("e.status"), F.lit("normal"))).alias("edr_status"),
         F.lower(F.coalesce(F.col("e.reduced_functionality_mode"), F.lit("no"))).alias("edr_rfm"),
     )
@@ -194,7 +194,7 @@ def idp_only_devices(seen: DataFrame, inv_aliases: DataFrame, user_aliases: Data
         F.array_sort(F.collect_set("entra_device_id")).alias("idp_entra_ids"),
         F.array_sort(F.collect_set("source")).alias("sources"),
         F.collect_set("user_uid").alias("users"),
-    ).withColumn("owner_user_uid", F.when(F.size("users") == 1, F.element_at("users", 1))).drop("users")
+    ).withColumn("owner_user_uid", F.when(F.size("users") == 1, F.try_element_at("users", F.lit(1)))).drop("users")
 
     def part(alias_type: str, value: Column) -> DataFrame:
         return devices.select(F.lit(alias_type).alias("alias_type"), value.alias("alias_value"),

@@ -129,7 +129,7 @@ def okta_authentication(okta: DataFrame) -> Built:
     factor = F.coalesce(norm_text(F.col("authenticationContext.credentialType")), norm_text(debug.getItem("factor")))
     is_mfa = et.isin("user.authentication.auth_via_mfa", "user.authentication.verify", "user.mfa.okta_verify.deny_push")
     geo = F.col("client.geographicalContext")
-    sso_app = F.element_at(F.filter("target", lambda t: t.getField("type") == "AppInstance"), 1)
+    sso_app = F.try_element_at(F.filter("target", lambda t: t.getField("type") == "AppInstance"), F.lit(1))
     app_name = F.when(et == "user.authentication.sso", F.coalesce(sso_app.getField("displayName"), sso_app.getField("alternateId"))
                       ).otherwise(F.lit("Okta"))
     behaviors = F.coalesce(debug.getItem("behaviors"), F.lit(""))
@@ -156,8 +156,8 @@ def okta_authentication(okta: DataFrame) -> Built:
 def entra_authentication(entra: DataFrame) -> Built:
     code = F.col("status.errorCode")
     status = F.when(code == 0, "Success").when(code.isNotNull(), "Failure").otherwise("Other")
-    step = F.element_at(F.filter("authenticationDetails", lambda a: F.coalesce(a.getField("succeeded"), F.lit(False))
-                                 & ~F.lower(a.getField("authenticationMethod")).isin("password", "previously satisfied")), 1)
+    step = F.try_element_at(F.filter("authenticationDetails", lambda a: F.coalesce(a.getField("succeeded"), F.lit(False))
+                                     & ~F.lower(a.getField("authenticationMethod")).isin("password", "previously satisfied")), F.lit(1))
     factor = F.coalesce(norm_text(F.col("mfaDetail.authMethod")), norm_text(step.getField("authenticationMethod")))
     loc = F.col("location")
     app = F.coalesce(norm_text(F.col("appDisplayName")), norm_text(F.col("resourceDisplayName")))
@@ -252,7 +252,7 @@ def cloudtrail_api_activity(ct: DataFrame) -> Built:
         ui.getField("accessKeyId").startswith("AKIA").alias("is_long_lived_key"),
         issuer.getField("arn").alias("session_issuer_arn"), issuer.getField("type").alias("session_issuer_type"),
         session_name(arn).alias("session_name"),
-        F.to_timestamp(ui.getField("sessionContext").getField("attributes").getField("creationDate")).alias("session_created"),
+        F.try_to_timestamp(ui.getField("sessionContext").getField("attributes").getField("creationDate")).alias("session_created"),
         (F.lower(ui.getField("sessionContext").getField("attributes").getField("mfaAuthenticated")) == "true").alias("session_mfa"),
         F.when(name.startswith("AssumeRole"), F.get_json_object("requestParameters", "$.roleArn")).alias("assumed_role_arn"),
         F.col("sourceIPAddress").alias("src_ip"), F.col("userAgent").alias("user_agent"), F.col("awsRegion").alias("region"),
@@ -361,8 +361,8 @@ def okta_changes(okta: DataFrame) -> Built:
     et = F.col("eventType")
     table, activity, name, change = _change_cols(et, OKTA_CHANGES)
     df = okta.where(et.isin(*OKTA_CHANGES))
-    user_t = F.element_at(F.filter("target", lambda t: t.getField("type") == "User"), 1)
-    grant_t = F.element_at(F.filter("target", lambda t: t.getField("type").isin("UserGroup", "AppInstance", "ROLE", "PolicyEntity")), 1)
+    user_t = F.try_element_at(F.filter("target", lambda t: t.getField("type") == "User"), F.lit(1))
+    grant_t = F.try_element_at(F.filter("target", lambda t: t.getField("type").isin("UserGroup", "AppInstance", "ROLE", "PolicyEntity")), F.lit(1))
     result = F.upper(F.col("outcome.result"))
     out = _change_select(
         df, table, activity, name, change,
@@ -386,11 +386,11 @@ def entra_changes(audit: DataFrame) -> Built:
     act = F.col("activityDisplayName")
     table, activity, name, change = _change_cols(act, ENTRA_CHANGES)
     df = audit.where(act.isin(*ENTRA_CHANGES))
-    user_t = F.element_at(F.filter("targetResources", lambda t: t.getField("type") == "User"), 1)
-    grant_t = F.element_at(F.filter("targetResources", lambda t: t.getField("type") != "User"), 1)
-    perms = F.element_at(F.filter(F.flatten(F.transform("targetResources", lambda t: F.coalesce(
+    user_t = F.try_element_at(F.filter("targetResources", lambda t: t.getField("type") == "User"), F.lit(1))
+    grant_t = F.try_element_at(F.filter("targetResources", lambda t: t.getField("type") != "User"), F.lit(1))
+    perms = F.try_element_at(F.filter(F.flatten(F.transform("targetResources", lambda t: F.coalesce(
         t.getField("modifiedProperties"), F.array().cast("array<struct<displayName:string,oldValue:string,newValue:string>>")))),
-        lambda m: F.lower(m.getField("displayName")).contains("permission")), 1).getField("newValue")
+        lambda m: F.lower(m.getField("displayName")).contains("permission")), F.lit(1)).getField("newValue")
     initiator = F.col("initiatedBy.user")
     consent = act.isin("Consent to application", "Add delegated permission grant")
     out = _change_select(

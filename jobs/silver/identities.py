@@ -72,7 +72,7 @@ def windows_account(domain: Column, sam: Column) -> Column:
 
 
 def sam_as_email(domain: Column, sam: Column, domains: dict[str, str]) -> Column:
-    mapped = F.element_at(F.create_map(*[F.lit(x) for kv in domains.items() for x in kv]), F.upper(domain)) if domains else F.lit(None)
+    mapped = F.try_element_at(F.create_map(*[F.lit(x) for kv in domains.items() for x in kv]), F.upper(domain)) if domains else F.lit(None)
     s = F.lower(norm_text(sam))
     return F.when(mapped.isNotNull() & s.isNotNull() & ~s.contains("@"), F.concat(s, F.lit("@"), mapped))
 
@@ -96,8 +96,8 @@ def directory_people(scim_users: DataFrame) -> DataFrame:
     """One row per SCIM user tonight, with its anchor `user_uid`."""
     ent = F.col("enterprise")
     primary = F.coalesce(
-        F.element_at(F.filter("emails", lambda e: e.getField("primary")), 1).getField("value"),
-        F.element_at(F.col("emails"), 1).getField("value"),
+        F.try_element_at(F.filter("emails", lambda e: e.getField("primary")), F.lit(1)).getField("value"),
+        F.try_element_at(F.col("emails"), F.lit(1)).getField("value"),
         F.col("userName"),
     )
     kind = F.lower(F.coalesce(norm_text(F.col("userType")), F.lit("employee")))
@@ -113,7 +113,7 @@ def directory_people(scim_users: DataFrame) -> DataFrame:
         F.when(norm_text(ent.getField("manager").getField("value")).isNotNull(),
                stable_key("usr", ent.getField("manager").getField("value"))).alias("manager_uid"),
         norm_text(ent.getField("employeeNumber")).alias("employee_number"),
-        F.to_date(F.col("meta.created")).alias("created_date"),
+        F.to_date(F.try_to_timestamp(F.col("meta.created"))).alias("created_date"),
         F.col("userName"),
         F.col("emails"),
         F.col("externalId"),
@@ -234,7 +234,7 @@ def lifecycle_targets(b: dict[str, DataFrame], aliases: DataFrame) -> DataFrame:
     """(user_uid, kind) for tonight's joiner and deprovisioning events (Entra audit, Okta)."""
     audit = b["entra_audit"].select(
         "source", "_event_id", F.col("activityDisplayName").alias("activity"),
-        F.element_at("targetResources", 1).alias("t"),
+        F.try_element_at("targetResources", F.lit(1)).alias("t"),
     )
     audit = audit.select(
         "source", "_event_id",

@@ -101,8 +101,8 @@ def threat_snapshot(night: dt.date, stix: DataFrame, prev: DataFrame) -> DataFra
     end = F.lit(dt.datetime.combine(night + dt.timedelta(days=1), dt.time())).cast("timestamp")
     ind = stix.where(F.lower("type") == "indicator").select(
         F.col("id").alias("indicator_uid"), "name", "labels", "confidence", "pattern", "_event_id",
-        F.to_timestamp("valid_from").alias("valid_from"), F.to_timestamp("valid_until").alias("valid_until"),
-        F.coalesce("revoked", F.lit(False)).alias("revoked"), F.to_timestamp("modified").alias("modified"),
+        F.try_to_timestamp("valid_from").alias("valid_from"), F.try_to_timestamp("valid_until").alias("valid_until"),
+        F.coalesce("revoked", F.lit(False)).alias("revoked"), F.try_to_timestamp("modified").alias("modified"),
     )
     obs = ind.select("*", F.explode(F.regexp_extract_all("pattern", F.lit(INDICATOR_PATTERN), 0)).alias("cmp")).select(
         "*", F.regexp_extract("cmp", INDICATOR_PATTERN, 1).alias("indicator_type"),

@@ -1,18 +1,27 @@
 """The Dagster code location loads, and its public surface changes only deliberately."""
 
-from dagster import DailyPartitionsDefinition
+from dagster import AssetKey, DailyPartitionsDefinition
 
 from dagster_project.definitions import defs
+from expectations.suites import load_thresholds
 from ztlake.tables import NIGHTLY_JOB, NIGHTLY_SCHEDULE
 
 # Renaming an asset (and so its table) is a breaking change: update this list deliberately.
-PUBLIC_ASSET_KEYS = sorted(
+BRONZE_KEYS = [
     f"bronze/{s}"
     for s in (
         "aws_iam", "cloudtrail", "data_access", "edr_hosts", "entra_audit", "entra_signin", "intune_devices", "okta",
         "resource_catalog", "scim_groups", "scim_users", "threat_intel", "windows_security", "zeek_conn", "zeek_dns",
     )
-)
+]
+SILVER_KEYS = [
+    f"silver/{t}"
+    for t in (
+        "account_change", "api_activity", "authentication", "datastore_activity", "devices", "dns_activity",
+        "entitlement_change", "entitlements", "identities", "network_activity", "resources", "threat_indicators",
+    )
+]
+PUBLIC_ASSET_KEYS = sorted([*BRONZE_KEYS, *SILVER_KEYS, "gold/nightly_publication"])
 
 
 def test_definitions_load_with_the_public_asset_keys():
@@ -32,10 +41,20 @@ def test_schedule_materializes_yesterdays_partition_at_night():
     assert schedule.job_name == NIGHTLY_JOB
 
 
-def test_every_asset_has_a_business_description_and_blocking_reconciliation_check():
+def test_every_asset_has_a_business_description_and_its_gate():
     graph = defs.resolve_asset_graph()
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
         assert node.description and len(node.description) > 20, key
     checks = {(c.asset_key.to_user_string(), c.name) for c in graph.asset_check_keys}
-    assert checks == {(k, "reconciles") for k in PUBLIC_ASSET_KEYS if k.startswith("bronze/")}
+    assert checks == {(k, "reconciles") for k in BRONZE_KEYS} | {(k, "joinability_gate") for k in SILVER_KEYS}
+
+
+def test_publishing_depends_on_every_silver_table_and_gates_block_per_config():
+    graph = defs.resolve_asset_graph()
+    publish = graph.get(AssetKey(["gold", "nightly_publication"]))
+    assert {k.to_user_string() for k in publish.parent_keys} == set(SILVER_KEYS)
+    thresholds = load_thresholds()
+    blocking = {c.asset_key.path[1]: graph.get_check_spec(c).blocking for c in graph.asset_check_keys if c.asset_key.path[0] == "silver"}
+    assert blocking == {t: thresholds.blocking(t) for t in blocking}
+    assert blocking["identities"] and blocking["authentication"] and not blocking["resources"]

@@ -9,7 +9,7 @@ import pytest
 from ztlake import delta_io
 from ztlake.cli import main
 from ztlake.generator import generate
-from ztlake.tables import INGEST_AUDIT, QUARANTINE, bronze
+from ztlake.tables import INGEST_AUDIT, NIGHTLY_PUBLICATION, QUARANTINE, VALIDATION_RESULTS, bronze
 
 START = dt.date(2026, 11, 2)
 
@@ -25,9 +25,9 @@ def tree(tmp_path_factory):
     return root
 
 
-def _args(tree):
-    return ["run", "--landing", str(tree / "landing"), "--lake", str(tree / "lake"), "--date", "2026-11-02",
-            "--through", "2026-11-03", "--master", "local[2]", "--dagster-home", str(tree / "dagster_home")]
+def _args(tree, lake="lake", through="2026-11-03", layers=("--layers", "bronze")):
+    return ["run", "--landing", str(tree / "landing"), "--lake", str(tree / lake), "--date", "2026-11-02",
+            "--through", through, "--master", "local[2]", "--dagster-home", str(tree / "dagster_home"), *layers]
 
 
 @pytest.fixture(scope="module")
@@ -61,6 +61,24 @@ def test_run_twice_through_dagster_leaves_identical_counts(spark, tree, first_ru
     assert {h.operation for h in history} >= {"WRITE"} and len(history) >= 2
     # The runs are recorded in the Dagster instance, so the UI shows them.
     assert list((tree / "dagster_home").glob("history/runs*"))
+
+
+def test_a_night_without_the_directory_fails_its_gate_and_publishes_nothing(spark, tree, capsys):
+    """Okta and CloudTrail alone cannot be joined to anyone: the whole nightly job stops at the
+    identities gate, says why, and the night is not published."""
+    assert main(_args(tree, lake="lake-gated", through="2026-11-02", layers=())) == 1
+    err = capsys.readouterr().err
+    assert "night 2026-11-02 failed" in err and "joinability_gate on silver/identities failed" in err
+    assert "directory_fresh" in err or "not_empty" in err
+    lake = str(tree / "lake-gated")
+    assert not delta_io.exists(spark, NIGHTLY_PUBLICATION.path(lake))
+    results = delta_io.read(spark, VALIDATION_RESULTS.path(lake)).where("suite = 'silver.identities' AND NOT passed").collect()
+    assert {r.expectation for r in results} >= {"not_empty"} and all(r.blocking for r in results)
+
+
+def test_unknown_layer_is_a_readable_error(tree, capsys):
+    assert main(_args(tree, layers=("--layers", "bronze,platinum"))) == 2
+    assert "unknown layer(s) platinum" in capsys.readouterr().err
 
 
 def test_delta_rs_reads_the_tables_without_a_jvm(spark, first_run):

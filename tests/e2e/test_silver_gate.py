@@ -1,0 +1,111 @@
+"""The demo enterprise through the whole nightly job: the silver model resolves every labelled
+scenario to the right identity and device, flags exactly the injected ghost devices, and the
+joinability gate stops a night whose directory feeds are missing."""
+
+import datetime as dt
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from pyspark.sql import functions as F
+
+from ztlake import delta_io
+from ztlake.generator import generate
+from ztlake.nightly import run_nights
+from ztlake.tables import NIGHTLY_PUBLICATION, SILVER_EVENT_TABLES, VALIDATION_RESULTS, silver
+
+START = NIGHT = dt.date(2026, 11, 2)  # a one-night enterprise: every scenario happens on it
+IDENTITY_FEEDS = ("scim_users", "scim_groups", "entra_signin", "entra_audit")
+
+
+@pytest.fixture(scope="module")
+def runs(spark, tmp_path_factory):
+    root = tmp_path_factory.mktemp("gate")
+    generate(root / "landing", identities=40, days=1, start=START, seed=5, labels=root / "labels.jsonl")
+    lake, home = str(root / "lake"), str(root / "dagster_home")
+    # The night first arrives without the directory (SCIM) and Entra feeds: the gate must stop it.
+    held = root / "held"
+    held.mkdir()
+    for feed in IDENTITY_FEEDS:
+        shutil.move(root / "landing" / feed / NIGHT.isoformat(), held / feed)
+    gated = run_nights(str(root / "landing"), lake, [NIGHT], master="local[2]", dagster_home=home)
+    published_while_gated = delta_io.exists(spark, NIGHTLY_PUBLICATION.path(lake))
+    # The feeds arrive late; the night is rerun and now passes.
+    for feed in IDENTITY_FEEDS:
+        shutil.move(held / feed, root / "landing" / feed / NIGHT.isoformat())
+    rerun = run_nights(str(root / "landing"), lake, [NIGHT], master="local[2]", dagster_home=home)
+    labels = [json.loads(line) for line in (root / "labels.jsonl").read_text().splitlines()]
+    return lake, gated, published_while_gated, rerun, labels
+
+
+def test_missing_directory_feeds_fail_the_gate_and_block_publishing(spark, runs):
+    lake, gated, published_while_gated, *_ = runs
+    assert len(gated) == 1 and not gated[0].success
+    assert "joinability_gate on silver/identities failed" in gated[0].message
+    assert "directory_fresh" in gated[0].message
+    assert not published_while_gated  # nothing downstream ran: no publication, no event tables
+    assert not delta_io.exists(spark, silver("authentication").path(lake))
+    failed = delta_io.read(spark, VALIDATION_RESULTS.path(lake)).where(
+        (F.col("run_id") == gated[0].run_id) & ~F.col("passed")).collect()
+    fresh = [r for r in failed if r.expectation == "joinability.directory_fresh"]
+    assert fresh and fresh[0].threshold == ">= 0.95" and fresh[0].blocking and fresh[0].date == NIGHT
+
+
+def test_rerun_with_the_feeds_passes_and_publishes(spark, runs):
+    lake, _, _, rerun, _ = runs
+    assert [r.success for r in rerun] == [True], rerun
+    published = delta_io.read(spark, NIGHTLY_PUBLICATION.path(lake)).collect()
+    assert [r.date for r in published] == [NIGHT] and published[0].run_id == rerun[0].run_id
+    assert set(published[0].silver_versions) >= set(SILVER_EVENT_TABLES) | {"identities", "devices", "entitlements"}
+    ok = delta_io.read(spark, VALIDATION_RESULTS.path(lake)).where(F.col("run_id") == rerun[0].run_id)
+    assert ok.count() > 30 and ok.where(~F.col("passed") & F.col("blocking")).count() == 0
+    # Great Expectations Data Docs are written under the lake, one page per validation run.
+    site = Path(lake, "quality", "gx", "uncommitted", "data_docs", "local_site")
+    assert (site / "index.html").is_file() and len(list(site.rglob("validations/**/*.html"))) >= 13
+
+
+def _identity(spark, lake):
+    ids = delta_io.read(spark, silver("identities").path(lake)).where(F.col("date") == NIGHT)
+    return {r.email: r.user_uid for r in ids.collect()}
+
+
+def test_every_scenario_event_resolves_to_its_identity_and_device(spark, runs):
+    lake, *_, labels = runs
+    uid = _identity(spark, lake)
+    devices = delta_io.read(spark, silver("devices").path(lake)).where(F.col("date") == NIGHT)
+    host_of = {r.device_uid: set(r.hostnames) for r in devices.collect()}
+    rows = []
+    for table in SILVER_EVENT_TABLES:
+        df = delta_io.read(spark, silver(table).path(lake)).select("_event_id", "user_uid", "device_uid", F.lit(table).alias("t"))
+        rows += df.where(F.col("_event_id").isin([e for lb in labels for e in lb["event_ids"]])).collect()
+    by_event: dict[str, list] = {}
+    for r in rows:
+        by_event.setdefault(r._event_id, []).append(r)
+    problems = []
+    for lb in labels:
+        for e in lb["event_ids"]:
+            found = by_event.get(e)
+            if not found:
+                problems.append((lb["scenario"], lb["kind"], e, "not in silver"))
+                continue
+            for r in found:
+                person_event = r.t not in ("dns_activity", "network_activity")
+                if person_event and r.user_uid != uid.get(lb["identity"].lower()):
+                    problems.append((lb["scenario"], lb["kind"], e, r.t, "user", r.user_uid))
+                if lb["device"] and r.t in ("authentication", "dns_activity") and r.device_uid is not None:
+                    if lb["device"].upper() not in host_of.get(r.device_uid, set()) and lb["device"] != "FS01":
+                        problems.append((lb["scenario"], lb["kind"], e, r.t, "device", r.device_uid))
+    assert problems == []
+
+
+def test_exactly_the_injected_ghost_devices_are_flagged(spark, runs):
+    lake, *_, labels = runs
+    ghosts = delta_io.read(spark, silver("devices").path(lake)).where("ghost").collect()
+    injected = {lb["device"] for lb in labels if lb["scenario"] == "ghost_device" and lb["kind"] == "attack"}
+    assert {h for g in ghosts for h in g.hostnames} == injected
+    g = ghosts[0]
+    assert g.ips and {e.source for e in g.ghost_evidence} == {"zeek_dns", "windows_security"}
+    lookalike = {lb["device"] for lb in labels if lb["scenario"] == "ghost_device" and lb["kind"] == "benign_lookalike"}
+    known = delta_io.read(spark, silver("devices").path(lake)).where(~F.col("ghost") & (F.col("date") == NIGHT)).collect()
+    assert lookalike <= {h for d in known for h in d.hostnames}
