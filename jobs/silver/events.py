@@ -9,7 +9,7 @@ that linked each (or why it could not), and its bronze `source` and `_event_id`.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
@@ -66,7 +66,7 @@ class Built:
     devices: Sequence[Candidate] = ()
     targets: Sequence[Candidate] = ()
     device_owner: bool = False
-    extra: dict[str, Column] = field(default_factory=dict)
+    resources: bool = True  # False: the class names no resource (skip the catalog lookup)
 
 
 def _ocsf(class_uid: int, class_name: str, activity_id: Column, activity_name: Column, status: Column,
@@ -432,7 +432,7 @@ def windows_changes(win: DataFrame) -> Built:
          F.when(~group_event, windows_account(F.col("TargetDomainName"), F.col("TargetUserName"))).alias("_t_acct")],
     )
     return Built(out, users=[Candidate("sid", F.col("_c_sid")), Candidate("windows_account", F.col("_c_acct"))],
-                 targets=[Candidate("sid", F.col("_t_sid")), Candidate("windows_account", F.col("_t_acct"))])
+                 targets=[Candidate("sid", F.col("_t_sid")), Candidate("windows_account", F.col("_t_acct"))], resources=False)
 
 
 def cloudtrail_changes(ct: DataFrame) -> Built:
@@ -475,7 +475,7 @@ def zeek_dns_activity(dns: DataFrame) -> Built:
         F.col("rcode").alias("rcode_id"), F.col("answers").alias("answers"), F.col("rtt").alias("rtt"), *_res(), *_lineage(),
         F.trim("id_orig_h").alias("_c_dev_ip"),
     )
-    return Built(out, devices=[Candidate("ip", F.col("_c_dev_ip"))], device_owner=True)
+    return Built(out, devices=[Candidate("ip", F.col("_c_dev_ip"))], device_owner=True, resources=False)
 
 
 def zeek_network_activity(conn: DataFrame) -> Built:
@@ -490,7 +490,7 @@ def zeek_network_activity(conn: DataFrame) -> Built:
         F.col("resp_bytes").alias("bytes_in"), F.col("orig_pkts").alias("packets_out"), F.col("resp_pkts").alias("packets_in"),
         state.alias("conn_state"), *_res(), *_lineage(), F.trim("id_orig_h").alias("_c_dev_ip"),
     )
-    return Built(out, devices=[Candidate("ip", F.col("_c_dev_ip"))], device_owner=True)
+    return Built(out, devices=[Candidate("ip", F.col("_c_dev_ip"))], device_owner=True, resources=False)
 
 
 def datastore_activity(da: DataFrame) -> Built:
@@ -532,7 +532,10 @@ def finish(built: Built, columns: Sequence[str], user_aliases: DataFrame, device
         df = resolve(df, built.targets, user_aliases, "target_user", entity_col="user_uid")
     res = [Candidate("resource_id", F.col("_res_id")), Candidate("aws_account", F.col("_res_account")),
            Candidate("hostname", F.col("_res_host")), Candidate("name", F.lower(F.col("_res_name")))]
-    df = resolve(df, res, resource_aliases, "_res")
+    if built.resources:
+        df = resolve(df, res, resource_aliases, "_res")
+    else:
+        df = df.withColumn("_res_uid", F.lit(None).cast("string")).withColumn("_res_resolution", F.lit(None).cast("string"))
     named = F.coalesce(F.col("_res_id"), F.col("_res_account"), F.col("_res_host"), F.col("_res_name"))
     df = df.withColumn("resource_uid", F.coalesce(F.col("_res_uid"), F.when(named.isNotNull(), uncatalogued_uid(F.col("_res_kind"), named))))
     df = df.withColumn("resource_in_catalog", F.when(named.isNotNull(), F.col("_res_uid").isNotNull()))

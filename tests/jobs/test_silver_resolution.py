@@ -22,6 +22,7 @@ CFG = load()
 ALICE, BOB = "alice.smith1@example.com", "bob.chen2@example.com"
 ALICE_OKTA, BOB_OKTA = "00ualice", "00ubob"
 ALICE_OID = "aaaaaaaa-0000-0000-0000-000000000001"
+BOB_OID = "bbbbbbbb-0000-0000-0000-000000000002"
 
 
 def bronze(spark, source: str, records: list[dict]) -> DataFrame:
@@ -56,11 +57,13 @@ def org(spark):
     people_rows = [scim_user("s-alice", ALICE, ALICE_OKTA), scim_user("s-bob", BOB, BOB_OKTA),
                    scim_user("s-svc", "svc-reporting@example.com", "", kind="Service")]
     b["scim_users"] = bronze(spark, "scim_users", people_rows)
-    b["okta"] = bronze(spark, "okta", [okta(ALICE_OKTA, ALICE.upper()), okta("00unobody", "ghost@example.com")])
+    b["okta"] = bronze(spark, "okta", [okta(ALICE_OKTA, ALICE.upper()), okta("00unobody", "ghost@example.com"),
+                                       okta("00ubob-second", "Bob.Chen2@Example.com")])
     b["entra_signin"] = bronze(spark, "entra_signin", [{"id": "si1", "createdDateTime": "2026-11-03T10:00:00Z",
                                                          "userPrincipalName": "Alice.Smith1@Example.com", "userId": ALICE_OID.upper(),
                                                          "status": {"errorCode": 0}, "appDisplayName": "Office 365 Exchange Online"}])
-    b["intune_devices"] = bronze(spark, "intune_devices", [])
+    b["intune_devices"] = bronze(spark, "intune_devices", [{"id": "int-1", "deviceName": "LT-B-0", "userPrincipalName": BOB.upper(),
+                                                            "userId": BOB_OID}])
     b["windows_security"] = bronze(spark, "windows_security", [
         {"EventID": 4624, "Hostname": "LT-ALI00001-0.corp.example.com", "Channel": "Security", "RecordNumber": 1,
          "@timestamp": "2026-11-03T09:58:00.000Z", "TargetUserName": "Alice.Smith1", "TargetDomainName": "corp",
@@ -108,6 +111,10 @@ def test_logins_and_upns_match_emails_whatever_their_case(org):
     alice = uid_of(people, ALICE)
     # Entra object id learned from a sign-in whose UPN is typed with capitals; stored lower-case.
     assert got[("entra_object_id", ALICE_OID)] == (alice, "entra_signin_upn")
+    # An Okta user id the directory does not list, linked through its login.
+    assert got[("okta_id", "00ubob-second")] == (uid_of(people, BOB), "okta_actor_login")
+    # An Intune device's primary user teaches Bob's Entra object id.
+    assert got[("entra_object_id", BOB_OID)] == (uid_of(people, BOB), "intune_primary_user")
     # An Okta user no directory account backs is never invented.
     assert ("okta_id", "00unobody") not in got
 
@@ -320,3 +327,52 @@ def test_uncatalogued_resources_get_stable_keys(spark):
     mail = out["Mail Sync Pro"]
     assert mail.resource_uid.startswith("res_") and mail.resource_in_catalog is False and mail.resource_resolution == "uncatalogued"
     assert {r.alias_value for r in ra.where("alias_type = 'aws_account'").collect()} == {"111111111111"}
+
+
+def test_idp_devices_link_by_entra_device_id_and_datastore_hosts_claim_addresses(spark, fleet, org):
+    _, _, _, aliases = org
+    inv_al = D.inventory_aliases(fleet)
+    # Entra reports the device by its (upper-case) Entra device id and an unrelated display name.
+    seen = D.idp_devices(bronze(spark, "okta", []), bronze(spark, "entra_signin", [
+        {"id": "si9", "createdDateTime": "2026-11-03T10:00:00Z", "userPrincipalName": ALICE, "userId": ALICE_OID,
+         "status": {"errorCode": 0}, "deviceDetail": {"deviceId": "DEV-2", "displayName": "Bob's laptop"}}]))
+    devices, _ = D.idp_only_devices(seen, inv_al, aliases)
+    assert devices.count() == 0  # matched the Intune device (azureADDeviceId dev-2), so not a device of its own
+    store = bronze(spark, "data_access", [{"metadata": {"uid": "da1"}, "time": 1793700000000, "class_uid": 6005,
+                                           "actor": {"user": {"uid": "x", "email_addr": ALICE}},
+                                           "src_endpoint": {"ip": "10.10.5.5", "hostname": "lt-noedr.corp.example.com"}}])
+    ips = D.ip_map(NIGHT, fleet, bronze(spark, "windows_security", []), store, inv_al, CFG)
+    assert {(r.ip, r.rule) for r in ips.collect()} >= {("10.10.5.5", "datastore_client_host")}
+
+
+def test_entitlements_follow_groups_permission_sets_and_trust_chains(spark):
+    from jobs.silver import entitlements as E
+
+    users = bronze(spark, "scim_users", [scim_user("s-alice", ALICE, ALICE_OKTA)])
+    groups = bronze(spark, "scim_groups", [{"id": "g1", "displayName": "aws-prod-admin", "members": [{"value": "s-alice"}]},
+                                           {"id": "g2", "displayName": "it-all", "members": [{"value": "s-alice"}]}])
+    held = E.group_entitlements(groups, users, CFG)
+    sso = "arn:aws:iam::111111111111:role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_AdministratorAccess_abc"
+    saml = json.dumps({"Statement": [{"Principal": {"Federated": "arn:aws:iam::111111111111:saml-provider/AWSSSO_okta"}}]})
+    iam = bronze(spark, "aws_iam", [{"RoleDetailList": [
+        {"RoleName": "AWSReservedSSO_AdministratorAccess_abc", "Arn": sso, "AssumeRolePolicyDocument": saml,
+         "AttachedManagedPolicies": [{"PolicyName": "AdministratorAccess"}]},
+        {"RoleName": "break-glass-admin", "Arn": "arn:aws:iam::111111111111:role/break-glass-admin",
+         "AssumeRolePolicyDocument": json.dumps({"Statement": [{"Principal": {"AWS": sso}}]}),
+         "AttachedManagedPolicies": [{"PolicyName": "AdministratorAccess"}]}]}])
+    catalog = R.catalog_aliases(bronze(spark, "resource_catalog", [{"resource_id": "res-aws-prod", "name": "AWS prod (111111111111)",
+                                                                     "owner_email": "o@example.com", "sensitivity": "critical",
+                                                                     "access_path": "gateway"}]))
+    ua = spark.createDataFrame([("email", ALICE, "directory_of_record", "scim_users", "usr_alice")], I.ALIASES_SCHEMA)
+    held = held.withColumn("user_uid", F.lit("usr_alice")).unionByName(E.aws_entitlements(iam, held.withColumn("user_uid", F.lit("usr_alice")), ua, catalog, CFG))
+    used = spark.createDataFrame([("usr_alice", "res-aws-prod", "AWSReservedSSO_AdministratorAccess_abc")],
+                                 "user_uid string, resource_uid string, role_name string")
+    snap = E.entitlements_snapshot(NIGHT, held, used, spark.createDataFrame([], E.ENTITLEMENTS_DDL), ua, CFG)
+    got = {r.entitlement: r for r in snap.collect()}
+    assert got["group:aws-prod-admin"].privileged and got["group:aws-prod-admin"].resource_uid == "res-aws-prod"
+    assert got["group:it-all"].resource_uid is None and not got["group:it-all"].privileged
+    ps = got["aws_permission_set:AdministratorAccess@res-aws-prod"]
+    assert ps.via == "group:aws-prod-admin" and ps.last_used == NIGHT and ps.standing and not ps.just_in_time
+    chain = got["aws_role:break-glass-admin"]
+    assert chain.rule == "trust_policy_chain" and chain.privileged and chain.via == "trust_policy:AWSReservedSSO_AdministratorAccess_abc"
+    assert chain.last_used is None and chain.granted_at == NIGHT and chain.email == ALICE
