@@ -23,10 +23,21 @@ def spark() -> Iterator[SparkSession]:
     session = SparkResource(
         master="local[2]",
         app_name="ztlake-tests",
-        conf={"spark.sql.shuffle.partitions": "4", "spark.databricks.delta.snapshotPartitions": "1"},
+        # One JVM serves the whole suite (about 90 tests, some landing 10 MB vendor files): give its
+        # driver room, on a machine with 24 GiB.
+        conf={"spark.sql.shuffle.partitions": "4", "spark.databricks.delta.snapshotPartitions": "1", "spark.driver.memory": "8g"},
     ).session()
     yield session
     session.stop()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _release_cached_frames() -> Iterator[None]:
+    """Each test module's cached frames are released when it ends, so later modules get the heap."""
+    yield
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        active.catalog.clearCache()
 
 
 @pytest.fixture
