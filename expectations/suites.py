@@ -19,6 +19,7 @@ import yaml
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from jobs.silver.devices import DESKTOP_OS
 from ztlake.tables import SILVER_EVENT_TABLES
 
 THRESHOLDS = Path(__file__).with_name("thresholds.yaml")
@@ -30,7 +31,6 @@ IDENTITY_TYPES = ["employee", "contractor", "service", "workload"]
 ENTITLEMENT_TYPES = ["group", "aws_permission_set", "aws_policy", "aws_group", "aws_role"]
 SENSITIVITY = ["low", "medium", "high", "critical"]
 INDICATOR_TYPES = ["ipv4-addr", "ipv6-addr", "domain-name", "url", "email-addr"]
-DESKTOP_OS = ("windows", "macos", "mac", "linux")
 
 
 @dataclass(frozen=True)

@@ -73,14 +73,6 @@ def stable_key(prefix: str, *parts: Column) -> Column:
     return F.concat(F.lit(prefix + "_"), F.substring(F.sha2(F.concat_ws("|", *parts), 256), 1, 16))
 
 
-def to_ts(c: Column) -> Column:
-    """ISO-8601 text (with `Z`, offsets or fractions) to a UTC timestamp; epoch seconds too."""
-    text = F.trim(c.cast("string"))
-    epoch = F.when(text.rlike(r"^\d{9,10}(\.\d+)?$"), F.timestamp_seconds(text.try_cast("double")))
-    epoch_ms = F.when(text.rlike(r"^\d{12,13}$"), F.timestamp_millis(text.try_cast("long")))
-    return F.coalesce(epoch, epoch_ms, F.try_to_timestamp(text), F.try_to_timestamp(F.regexp_replace(text, "Z$", "+00:00")))
-
-
 @dataclass(frozen=True)
 class Candidate:
     """One way an event may name an entity: the alias type it would match, and its value."""

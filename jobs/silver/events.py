@@ -8,14 +8,14 @@ that linked each (or why it could not), and its bronze `source` and `_event_id`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import ArrayType, StringType
 
-from jobs.silver.common import Candidate, norm_email, norm_text, resolve, short_host
+from jobs.silver.common import LINEAGE, Candidate, norm_email, norm_text, resolve, short_host
 from jobs.silver.identities import session_name, windows_account
 from jobs.silver.resources import uncatalogued_uid
 
@@ -33,7 +33,6 @@ COMMON = (
 )
 RESOLVED = ("user_uid", "user_resolution", "device_uid", "device_resolution", "resource_uid", "resource_resolution",
             "resource_in_catalog")
-LINEAGE = ("source", "_event_id", "_landing_date")
 
 AUTHENTICATION = (*COMMON, "actor_user_name", "actor_user_vendor_uid", "src_ip", "src_country", "src_city", "src_lat", "src_lon",
                   "session_uid", "auth_protocol", "logon_type", "mfa_factor", "is_mfa", "is_phishing_resistant", "is_new_logon",
@@ -548,5 +547,3 @@ def split_changes(df: DataFrame, table: str) -> DataFrame:
     """`account` or `entitlement` rows of the combined change builders."""
     return df.where(F.col("_table") == table).drop("_table")
 
-
-BuilderFn = Callable[[DataFrame], Built]
