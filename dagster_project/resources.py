@@ -43,3 +43,15 @@ class LakeResource(ConfigurableResource):
 def _resolve(value: str | None, env: str, default: Path) -> str:
     chosen = value or os.environ.get(env) or str(default)
     return chosen if "://" in chosen else str(Path(chosen).resolve())
+
+
+class ModelsResource(ConfigurableResource):
+    """Model training and scoring settings for a deployment (config/models.yaml holds the rest).
+
+    MLflow tracking goes to `<lake>/mlflow/mlflow.db` unless $MLFLOW_TRACKING_URI is set."""
+
+    labels: str | None = Field(default=None, description="Labelled episodes (JSON lines) for backtests; default $ZTLAKE_LABELS")
+    retrain_every_days: int | None = Field(default=None, description="Override config/models.yaml retrain_every_days")
+
+    def labels_path(self) -> str | None:
+        return self.labels or os.environ.get("ZTLAKE_LABELS")

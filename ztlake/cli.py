@@ -47,6 +47,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         master=args.master,
         dagster_home=args.dagster_home,
         layers=layers,
+        labels=args.labels,
+        retrain_every_days=args.retrain_every_days,
         echo=print,
     )
     failed = [r for r in results if not r.success]
@@ -110,6 +112,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--layers", help="only these layers, comma-separated (e.g. bronze to land without normalizing); "
                      "default: the whole nightly job")
     run.add_argument("--dagster-home", help="Dagster instance folder, so runs show in the UI (default: $DAGSTER_HOME)")
+    run.add_argument("--labels", help="labelled episodes (JSON lines, as `ztlake generate --labels` writes) for the models' "
+                     "backtests (default: $ZTLAKE_LABELS; without labels backtests say 'not measured')")
+    run.add_argument("--retrain-every-days", type=int, help="retrain the models when the champion is this many nights old "
+                     "(default: config/models.yaml, weekly)")
     run.set_defaults(func=cmd_run)
 
     demo = sub.add_parser(

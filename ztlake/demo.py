@@ -9,6 +9,8 @@ from pathlib import Path
 from ztlake.generator import generate
 from ztlake.nightly import run_nights
 
+DEMO_RETRAIN_EVERY_DAYS = 2
+
 
 def run_demo(out: Path, identities: int, days: int, start: dt.date, seed: int, echo: Callable[[str], None]) -> int:
     out = out.resolve()
@@ -16,7 +18,10 @@ def run_demo(out: Path, identities: int, days: int, start: dt.date, seed: int, e
     echo(f"generating the demo enterprise ({identities} identities x {days} days, seed {seed}) into {landing}")
     echo(str(generate(landing, identities, days, start, seed, labels=out / "labels.jsonl")))
     nights = [start + dt.timedelta(days=i) for i in range(days)]
-    results = run_nights(str(landing), str(lake), nights, dagster_home=str(home), echo=echo)
+    # The demo is short, so its models retrain every other night (weekly in production) to show a
+    # bootstrap champion, then candidates backtested on held-out days and promoted or kept as challengers.
+    results = run_nights(str(landing), str(lake), nights, dagster_home=str(home), echo=echo, labels=str(out / "labels.jsonl"),
+                         retrain_every_days=DEMO_RETRAIN_EVERY_DAYS)
     if not all(r.success for r in results) or len(results) != len(nights):
         bad = next(r for r in results if not r.success)
         echo(f"error: night {bad.night} failed in {bad.failed_step}: {bad.message}")

@@ -57,14 +57,19 @@ def run_nights(
     dagster_home: str | None = None,
     echo: Callable[[str], None] = lambda _: None,
     layers: tuple[str, ...] | None = None,
+    labels: str | None = None,
+    retrain_every_days: int | None = None,
 ) -> list[NightResult]:
     """Materialize each night in date order; stops at the first failed night (later nights depend on it).
 
-    `layers` limits the run to those layers' assets (for example `("bronze",)` to land only)."""
+    `layers` limits the run to those layers' assets (for example `("bronze",)` to land only).
+    `labels` (labelled episodes, JSON lines) feeds the models' backtests; `retrain_every_days`
+    overrides config/models.yaml."""
     from dagster_project.definitions import build_definitions
-    from dagster_project.resources import LakeResource, SparkResource
+    from dagster_project.resources import LakeResource, ModelsResource, SparkResource
 
-    defs = build_definitions(SparkResource(master=master), LakeResource(root=lake, landing=landing))
+    defs = build_definitions(SparkResource(master=master), LakeResource(root=lake, landing=landing),
+                             ModelsResource(labels=labels, retrain_every_days=retrain_every_days))
     job = defs.resolve_job_def(NIGHTLY_JOB)
     selection = None
     if layers:

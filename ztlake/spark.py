@@ -5,6 +5,8 @@ Only `dagster_project.resources.SparkResource` (and the test fixture, through it
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -66,6 +68,10 @@ def build_session(
         .config("spark.executor.extraJavaOptions", "-Duser.timezone=UTC")
     )
     settings = dict(LOCAL_DEFAULTS) if master.startswith("local") else {}
+    # Python workers (model scoring runs in `mapInPandas`) use this interpreter, which has the
+    # project installed (PySpark reads $PYSPARK_PYTHON when the context starts, else `python3`
+    # from PATH); on a cluster whose workers keep it elsewhere, set PYSPARK_PYTHON.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     settings.update(conf or {})
     for key, value in settings.items():
         builder = builder.config(key, value)

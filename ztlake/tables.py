@@ -59,6 +59,18 @@ VALIDATION_RESULTS = Table(QUALITY, "validation_results")
 # Gold: one row per published night, naming the silver table versions the gate validated.
 NIGHTLY_PUBLICATION = Table(GOLD, "nightly_publication")
 
+# Gold features (docs/features.md), partitioned by `date`. The baseline table is the rolling state
+# the features compare against: one row per identity per night, never a rescan of history.
+IDENTITY_FEATURES_DAILY = Table(GOLD, "identity_features_daily")
+DEVICE_FEATURES_DAILY = Table(GOLD, "device_features_daily")
+IDENTITY_BASELINES = Table(GOLD, "identity_baselines")
+# Gold model outputs (docs/models.md), partitioned by `date`.
+PEER_GROUPS = Table(GOLD, "peer_groups")
+PEER_OUTLIERS = Table(GOLD, "peer_outliers")
+BEHAVIOUR_SCORES = Table(GOLD, "behaviour_scores")
+# Quality: each training's backtest on held-out days against the generator's (or analysts') labels.
+BACKTEST = Table(QUALITY, "backtest")
+
 
 def gx_project_root(lake_root: str) -> str:
     """The Great Expectations project of a lake lives in `<lake>/quality/gx`; its Data Docs site

@@ -1,0 +1,100 @@
+"""Backtest: how well a model's scores rank labelled scenario identity-days, on held-out days.
+
+An identity-day is positive when a labelled attack episode (the generator's `--labels` file, or an
+analyst's labels in the same format) starts for that identity on that day. At each alert budget (a
+share of the held-out identity-days, e.g. the top 1%), recall is the share of positives inside the
+budget and precision the share of the budget that is positive; PR-AUC is the average precision over
+the whole ranking. Benign look-alikes are reported separately: they should stay outside the budget.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+from sklearn.metrics import average_precision_score
+
+BACKTEST_DDL = (
+    "date date, run_id string, model string, model_version string, role string, heldout_start date, heldout_end date, "
+    "identity_days bigint, positives bigint, budget double, alerts bigint, recall double, precision double, pr_auc double, "
+    "caught array<string>, missed array<string>, lookalikes_alerted array<string>, note string, _models_version string"
+)
+
+
+def metric_key(kind: str, b: float) -> str:
+    """`recall_at_1pct`, `precision_at_0.5pct` (MLflow metric names)."""
+    return f"{kind}_at_{b * 100:g}pct"
+
+
+def label_days(path: str | Path | None) -> pd.DataFrame:
+    """(email, date, scenario, kind) per labelled episode, dated by its start (UTC)."""
+    cols = ["email", "date", "scenario", "kind"]
+    if not path or not Path(path).exists():
+        return pd.DataFrame(columns=cols)
+    rows = []
+    for line in Path(path).read_text().splitlines():
+        if line.strip():
+            r = json.loads(line)
+            start = dt.datetime.fromisoformat(r["start"].replace("Z", "+00:00"))
+            rows.append((r["identity"].strip().lower(), start.date(), r["scenario"], r["kind"]))
+    return pd.DataFrame(rows, columns=cols)
+
+
+@dataclass
+class Result:
+    identity_days: int
+    positives: int
+    metrics: dict[str, float] = field(default_factory=dict)
+    caught: dict[float, list[str]] = field(default_factory=dict)
+    missed: dict[float, list[str]] = field(default_factory=dict)
+    lookalikes_alerted: dict[float, list[str]] = field(default_factory=dict)
+    note: str = ""
+
+    @property
+    def measured(self) -> bool:
+        return self.positives > 0
+
+
+def evaluate(scored: pd.DataFrame, labels: pd.DataFrame, budgets: tuple[float, ...]) -> Result:
+    """`scored`: one row per held-out identity-day (date, email, score; higher = more suspicious)."""
+    if scored.empty:
+        return Result(0, 0, note="not measured: no held-out identity-days")
+    s = scored.assign(email=scored["email"].fillna("").str.lower()).sort_values(["score", "date", "email"],
+                                                                               ascending=[False, True, True]).reset_index(drop=True)
+    days = set(s["date"])
+    lab = labels[labels["date"].isin(days)]
+    attacks = lab[lab["kind"] == "attack"]
+    benign = lab[lab["kind"] != "attack"]
+    key = list(zip(s["date"], s["email"], strict=False))
+    pos = set(zip(attacks["date"], attacks["email"], strict=False))
+    y = [1 if k in pos else 0 for k in key]
+    r = Result(len(s), int(sum(y)))
+    if not r.measured:
+        r.note = "not measured: no labelled attack identity-days in the held-out days"
+        return r
+    r.metrics["pr_auc"] = float(average_precision_score(y, s["score"].astype(float)))
+    for b in budgets:
+        k = max(1, math.ceil(b * len(s)))
+        top = set(key[:k])
+        hits = sum(1 for p in pos if p in top)
+        r.metrics[metric_key("recall", b)] = hits / len(pos)
+        r.metrics[metric_key("precision", b)] = hits / k
+        r.caught[b] = sorted({a.scenario for a in attacks.itertuples() if (a.date, a.email) in top})
+        r.missed[b] = sorted({a.scenario for a in attacks.itertuples() if (a.date, a.email) not in top})
+        r.lookalikes_alerted[b] = sorted({x.scenario for x in benign.itertuples() if (x.date, x.email) in top})
+    return r
+
+
+def rows(r: Result, night: dt.date, run_id: str, model: str, version: str, role: str, heldout: tuple[dt.date, dt.date],
+         budgets: tuple[float, ...], models_version: str) -> list[tuple[object, ...]]:
+    """quality/backtest rows: one per budget (a single 'not measured' row when there is nothing to measure)."""
+    base = (night, run_id, model, version, role, heldout[0], heldout[1], r.identity_days, r.positives)
+    if not r.measured:
+        return [(*base, None, None, None, None, None, [], [], [], r.note, models_version)]
+    return [(*base, b, max(1, math.ceil(b * r.identity_days)), r.metrics[metric_key("recall", b)],
+             r.metrics[metric_key("precision", b)], r.metrics["pr_auc"], r.caught[b], r.missed[b], r.lookalikes_alerted[b],
+             r.note, models_version) for b in budgets]

@@ -1,0 +1,110 @@
+"""Named feature values on the tiny hand-built org (tests/gold/tiny_org.py), and proof that a
+night's cost does not grow with the lake's age."""
+
+from __future__ import annotations
+
+import pytest
+from pyspark.sql import functions as F
+
+from features.config import load as load_features
+from tests.gold import tiny_org as O
+from ztlake import delta_io
+from ztlake.tables import DEVICE_FEATURES_DAILY, IDENTITY_BASELINES, IDENTITY_FEATURES_DAILY
+
+
+def features(spark, lake, night, email):
+    rows = delta_io.read(spark, IDENTITY_FEATURES_DAILY.path(lake)).where(
+        (F.col("date") == night) & (F.col("email") == email)).collect()
+    assert len(rows) == 1, f"expected one row for {email} on {night}, got {len(rows)}"
+    return rows[0]
+
+
+def test_first_night_has_no_baseline_so_novelty_is_unknown_not_zero(spark, tiny_lake):
+    a = features(spark, tiny_lake.root, O.NIGHTS[0], "alice@example.com")
+    assert a["baseline_days"] == 0
+    assert a["new_devices"] is None and a["new_resources"] is None and a["rare_resources"] is None
+    assert a["export_bytes_ratio"] is None  # nothing to compare against yet
+    assert a["signins"] == 1 and a["distinct_devices"] == 1 and a["export_bytes"] == O.ROUTINE_EXPORT_BYTES
+
+
+def test_alice_night3_travel_device_threat_and_export(spark, tiny_lake):
+    a = features(spark, tiny_lake.root, O.N3, "alice@example.com")
+    assert a["impossible_travel_pairs"] == 1  # London 09:00 -> Singapore 09:50; London -> London is not
+    assert a["max_travel_kmh"] > 10_000
+    assert a["new_devices"] == 1 and a["new_device_uids"] == ["dev-x"]
+    assert a["unmanaged_devices_used"] == 1 and a["noncompliant_devices_used"] == 1
+    assert a["distinct_countries"] == 2 and a["new_countries"] == 1
+    assert a["threat_intel_hits"] == 1 and a["threat_intel_indicators"] == ["indicator--bad"]  # the expired one does not count
+    assert a["export_bytes"] == O.BIG_EXPORT_BYTES + O.ROUTINE_EXPORT_BYTES
+    assert a["export_bytes_baseline"] == pytest.approx(O.ROUTINE_EXPORT_BYTES)
+    assert a["export_bytes_ratio"] == pytest.approx((O.BIG_EXPORT_BYTES + O.ROUTINE_EXPORT_BYTES + 1) / (O.ROUTINE_EXPORT_BYTES + 1))
+    assert a["signins"] == 3 and a["baseline_days"] == 2
+    assert a["sensitive_accesses"] == 3  # res-bi (high) query, routine export, big export
+
+
+def test_bob_travel_across_midnight_and_rare_resource(spark, tiny_lake):
+    b = features(spark, tiny_lake.root, O.N3, "bob@example.com")
+    # Last sign-in of night 2 (London 23:50, kept in the baseline) -> New York 00:40.
+    assert b["impossible_travel_pairs"] == 1
+    assert b["new_resources"] == 1 and b["rare_resources"] == 1 and b["rare_resource_uids"] == ["res-payroll"]
+    a = features(spark, tiny_lake.root, O.NIGHTS[3], "alice@example.com")
+    assert a["rare_resources"] == 0 and a["impossible_travel_pairs"] == 0 and a["new_devices"] == 0
+
+
+def test_account_state_termination_and_dormancy(spark, tiny_lake):
+    d = features(spark, tiny_lake.root, O.N3, "dave@example.com")
+    assert d["active_after_termination"] is True and d["days_after_termination"] == 1
+    assert features(spark, tiny_lake.root, O.NIGHTS[1], "dave@example.com")["active_after_termination"] is False  # last day: fine
+    c = features(spark, tiny_lake.root, O.N3, "carol@example.com")
+    assert c["events_total"] == 0 and c["days_since_last_activity"] == 1
+    assert features(spark, tiny_lake.root, O.NIGHTS[4], "dave@example.com")["days_since_last_activity"] == 2
+
+
+def test_privilege_and_token_features(spark, tiny_lake):
+    c = features(spark, tiny_lake.root, O.NIGHTS[1], "carol@example.com")
+    assert c["role_assumptions"] == 1 and c["iam_actions"] == 1
+    assert c["privileged_actions"] == 1  # AssumeRole into AdministratorAccess; the read-only ListUsers is not
+    assert c["max_token_age_hours"] == pytest.approx(10 / 60)
+    assert c["privileged_actions_baseline"] == pytest.approx(1.0)
+
+
+def test_off_hours_against_own_profile(spark, tiny_lake):
+    b = features(spark, tiny_lake.root, O.N3, "bob@example.com")
+    # Before the profile holds 20 events, 00:40 UTC is outside the configured working hours.
+    assert b["off_hours_events"] == 1
+    assert b["off_hours_share"] == pytest.approx(1 / 4)  # 00:40 sign-in out of 4 events
+    assert features(spark, tiny_lake.root, O.NIGHTS[3], "bob@example.com")["off_hours_events"] == 0
+
+
+def test_device_features_posture_and_users(spark, tiny_lake):
+    rows = {r["device_uid"]: r for r in delta_io.read(spark, DEVICE_FEATURES_DAILY.path(tiny_lake.root)).where(
+        F.col("date") == O.N3).collect()}
+    x = rows["dev-x"]
+    assert x["managed"] is False and x["new_device"] is True and x["users"] == ["usr_alice"]
+    assert x["user_emails"] == ["alice@example.com"] and x["sensitive_accesses"] == 1
+    assert rows["dev-c"]["user_count"] == 0  # carol idle tonight
+    assert rows["dev-b"]["user_count"] == 1 and rows["dev-b"]["new_device"] is False
+
+
+def test_night_cost_does_not_grow_with_history(spark, tiny_lake):
+    """Night 5 reads exactly what night 4 reads (same routine): one baseline row per identity and the
+    night's own events, although the feature table holds every earlier night."""
+    s4, s5 = tiny_lake.scanned[O.NIGHTS[3]], tiny_lake.scanned[O.NIGHTS[4]]
+    assert s4 == s5
+    assert s5["baseline_prev"] == len(O.PEOPLE)
+    assert s5["auth"] == sum(1 for t, _ in O.events(O.NIGHTS[4]) if t == "authentication")
+    assert delta_io.read(spark, IDENTITY_FEATURES_DAILY.path(tiny_lake.root)).count() == len(O.PEOPLE) * len(O.NIGHTS)
+
+
+def test_baseline_rolled_forward_equals_recomputation_from_history(spark, tiny_lake):
+    """The incremental baseline after night 5 equals the weighted mean recomputed over all nights."""
+    d = load_features().decay
+    daily = [O.ROUTINE_EXPORT_BYTES, O.ROUTINE_EXPORT_BYTES, O.BIG_EXPORT_BYTES + O.ROUTINE_EXPORT_BYTES,
+             O.ROUTINE_EXPORT_BYTES, O.ROUTINE_EXPORT_BYTES]
+    weights = [d ** (len(daily) - 1 - i) for i in range(len(daily))]
+    expected = sum(w * x for w, x in zip(weights, daily, strict=False)) / sum(weights)
+    b = delta_io.read(spark, IDENTITY_BASELINES.path(tiny_lake.root)).where(
+        (F.col("date") == O.NIGHTS[4]) & (F.col("user_uid") == "usr_alice")).first()
+    assert b["ew_export_bytes"] == pytest.approx(expected)
+    assert b["active_days"] == 5 and sorted(b["known_devices"]) == ["dev-a", "dev-x"]
+    assert b["last_activity_date"] == O.NIGHTS[4]
