@@ -36,7 +36,7 @@ from models.config import ModelConfig
 
 PEER_GROUPS_DDL = (
     "date date, user_uid string, email string, department string, title string, peer_group int, peer_group_size int, "
-    "peer_basis string, peers int, entitlement string, entitlement_type string, resource_uid string, privileged boolean, "
+    "peer_basis string, peers int, entitlement string, entitlement_type string, via string, resource_uid string, privileged boolean, "
     "last_used date, peers_holding int, peer_coverage double, idf double, model_name string, model_version string"
 )
 PEER_OUTLIERS_DDL = (
@@ -138,7 +138,7 @@ def score(spark: SparkSession, night: dt.date, model: PeerModel, people: pd.Data
         "peer_basis", F.when(F.col("peer_group_size") > cfg.min_peers, F.lit("peer_group")).otherwise(F.lit("department")))
     members = members.withColumn("peers", F.when(F.col("peer_basis") == "peer_group", F.col("peer_group_size") - 1).otherwise(
         F.col("_dept_size") - 1))
-    held = entitlements.select("user_uid", "entitlement", "entitlement_type", "resource_uid", "privileged", "last_used")
+    held = entitlements.select("user_uid", "entitlement", "entitlement_type", "resource_uid", "privileged", "last_used", "via")
     # Holders per (group, entitlement) and per (department, entitlement), counted once per identity.
     pairs = held.select("user_uid", "entitlement").distinct().join(members.select("user_uid", "peer_group", "department"), "user_uid")
     by_group = pairs.groupBy("peer_group", "entitlement").agg(F.count("*").alias("_g_holders"))
@@ -154,14 +154,16 @@ def score(spark: SparkSession, night: dt.date, model: PeerModel, people: pd.Data
     peer_groups = rows.select(
         F.lit(night).alias("date"), "user_uid", "email", "department", "title", "peer_group", "peer_group_size", "peer_basis",
         F.col("peers").cast("int").alias("peers"), "entitlement", "entitlement_type", "resource_uid", "privileged", "last_used",
-        "peers_holding", "peer_coverage", "idf", F.lit(model_name).alias("model_name"), F.lit(model_version).alias("model_version"))
+        "peers_holding", "peer_coverage", "idf", F.lit(model_name).alias("model_name"), F.lit(model_version).alias("model_version"),
+        "via")
 
     mult = F.when(F.coalesce("privileged", F.lit(False)), F.lit(cfg.privileged_multiplier)).otherwise(F.lit(1.0))
     pair = peer_groups.groupBy("date", "user_uid", "entitlement").agg(
         F.first("email").alias("email"), F.first("department").alias("department"), F.first("title").alias("title"),
         F.first("peer_group").alias("peer_group"), F.first("peer_basis").alias("peer_basis"), F.first("peers").alias("peers"),
         F.max(F.coalesce("privileged", F.lit(False))).alias("privileged"), F.min("peer_coverage").alias("peer_coverage"),
-        F.min("peers_holding").alias("peers_holding"), F.first("idf").alias("idf"), F.max("last_used").alias("last_used"))
+        F.min("peers_holding").alias("peers_holding"), F.first("idf").alias("idf"), F.max("last_used").alias("last_used"),
+        F.max((F.coalesce("via", F.lit("direct")) == "direct").cast("int")).alias("_direct"))
     outlying = F.col("entitlement").isNotNull() & (F.col("peer_coverage") < cfg.outlier_coverage)
     pair = pair.withColumn("contribution", F.when(outlying, (1 - F.col("peer_coverage")) * F.col("idf") * mult).otherwise(F.lit(0.0)))
     item = F.struct("entitlement", "privileged", "peer_coverage", "peers_holding", "idf", "contribution", "last_used")
@@ -169,7 +171,8 @@ def score(spark: SparkSession, night: dt.date, model: PeerModel, people: pd.Data
         F.first("email").alias("email"), F.first("department").alias("department"), F.first("title").alias("title"),
         F.first("peer_group").alias("peer_group"), F.first("peer_basis").alias("peer_basis"), F.first("peers").alias("peers"),
         F.sum("contribution").alias("outlier_score"),
-        F.sort_array(F.collect_list(F.when(F.col("contribution") > 0, F.struct(F.col("contribution").alias("c"), item.alias("i")))),
+        F.sort_array(F.collect_list(F.when(F.col("contribution") > 0, F.struct(F.col("contribution").alias("c"), F.col("_direct").alias("d"),
+                                                                                  item.alias("i")))),
                      asc=False).alias("_items"))
     items = F.transform("_items", lambda x: x["i"])
     first = F.try_element_at(items, F.lit(1))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -63,3 +64,28 @@ def write_landing(root: Path, source: str, night: dt.date, name: str, text: str 
     else:
         path.write_text(text)
     return path
+
+
+@dataclass
+class TinyLake:
+    root: str
+    scanned: dict[dt.date, dict[str, int]]  # rows each feature input held, per night
+
+
+@pytest.fixture(scope="session")
+def tiny_lake(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TinyLake]:
+    """The tiny hand-built org (tests/gold/tiny_org.py): five nights of silver, then features for each night."""
+    from features import build as FB
+    from features.config import load as load_features
+    from jobs.silver.build import Night
+    from jobs.silver.config import load as load_silver
+    from tests.gold import tiny_org
+
+    root = str(tmp_path_factory.mktemp("tiny") / "lake")
+    scanned = {}
+    for night in tiny_org.NIGHTS:
+        tiny_org.write_night(spark, root, night)
+        n = Night(spark, root, night, load_silver())
+        _, scanned[night] = FB.build_identity_features(n, load_features())
+        FB.build_device_features(n, load_features())
+    yield TinyLake(root, scanned)

@@ -21,7 +21,9 @@ SILVER_KEYS = [
         "entitlement_change", "entitlements", "identities", "network_activity", "resources", "threat_indicators",
     )
 ]
-PUBLIC_ASSET_KEYS = sorted([*BRONZE_KEYS, *SILVER_KEYS, "gold/nightly_publication"])
+GOLD_KEYS = ["gold/identity_features_daily", "gold/identity_baselines", "gold/device_features_daily", "gold/peer_groups",
+             "gold/peer_outliers", "gold/behaviour_scores"]
+PUBLIC_ASSET_KEYS = sorted([*BRONZE_KEYS, *SILVER_KEYS, *GOLD_KEYS, "gold/nightly_publication"])
 
 
 def test_definitions_load_with_the_public_asset_keys():
@@ -58,3 +60,13 @@ def test_publishing_depends_on_every_silver_table_and_gates_block_per_config():
     blocking = {c.asset_key.path[1]: graph.get_check_spec(c).blocking for c in graph.asset_check_keys if c.asset_key.path[0] == "silver"}
     assert blocking == {t: thresholds.blocking(t) for t in blocking}
     assert blocking["identities"] and blocking["authentication"] and not blocking["resources"]
+
+
+def test_features_and_models_run_only_after_the_gated_silver_tables():
+    graph = defs.resolve_asset_graph()
+    def upstream(key: str) -> set[str]:
+        return {k.to_user_string() for k in graph.get(AssetKey.from_user_string(key)).parent_keys}
+    assert {"silver/authentication", "silver/identities", "silver/devices", "silver/threat_indicators"} <= upstream(
+        "gold/identity_features_daily")
+    assert upstream("gold/behaviour_scores") == {"gold/identity_features_daily"}
+    assert {"silver/entitlements", "gold/identity_features_daily"} <= upstream("gold/peer_outliers")

@@ -21,6 +21,7 @@ from pyspark.sql.types import StructType
 
 from jobs.silver.build import EVENT_PARTITION, conform
 from jobs.silver.devices import DEVICES_DDL
+from jobs.silver.entitlements import ENTITLEMENTS_DDL
 from ztlake import delta_io
 from ztlake.tables import silver
 
@@ -114,16 +115,27 @@ def write_night(spark: SparkSession, lake: str, night: dt.date) -> None:
         devices.append((night, "dev-x", False, False, None, ["DESKTOP-X"], False, True, N3))
     df = spark.createDataFrame(devices, "date date, device_uid string, managed boolean, compliant boolean, owner_user_uid string, "
                                         "hostnames array<string>, ghost boolean, seen_tonight boolean, first_seen_date date")
-    given = set(df.columns)
-    full = df.select("*", *[F.lit(None).cast(f.dataType).alias(f.name) for f in StructType.fromDDL(DEVICES_DDL).fields
-                            if f.name not in given])
-    delta_io.replace_where(spark, conform(full, DEVICES_DDL), silver("devices").path(lake), f"date = {delta_io.lit_date(night)}", ["date"])
+    delta_io.replace_where(spark, pad(df, DEVICES_DDL), silver("devices").path(lake), f"date = {delta_io.lit_date(night)}", ["date"])
+    groups = {"Finance": ["finance-all", "bi-analysts"], "IT": ["it-all", "aws-prod-admin"], "HR": ["hr-all"]}
+    ents = spark.createDataFrame(
+        [(night, uid(e), e, f"group:{g}", "group", g == "aws-prod-admin", "direct") for e, (dept, _, _) in PEOPLE.items()
+         for g in groups[dept]],
+        "date date, user_uid string, email string, entitlement string, entitlement_type string, privileged boolean, via string")
+    delta_io.replace_where(spark, pad(ents, ENTITLEMENTS_DDL), silver("entitlements").path(lake), f"date = {delta_io.lit_date(night)}",
+                           ["date"])
     snapshot(spark, lake, "resources", night, [(night, r, s) for r, s in (("res-okta", "low"), ("res-bi", "high"),
                                                                           ("res-payroll", "critical"), ("res-aws-prod", "critical"))],
              "date date, resource_uid string, sensitivity string")
     snapshot(spark, lake, "threat_indicators", night, [(night, "indicator--bad", "ipv4-addr", BAD_IP, True),
                                                        (night, "indicator--expired", "ipv4-addr", EXPIRED_IP, False)],
              "date date, indicator_uid string, indicator_type string, value string, active boolean")
+
+
+def pad(df: DataFrame, ddl: str) -> DataFrame:
+    """The table's full declared schema, with the columns this org does not need left null."""
+    given = set(df.columns)
+    return conform(df.select("*", *[F.lit(None).cast(f.dataType).alias(f.name) for f in StructType.fromDDL(ddl).fields
+                                    if f.name not in given]), ddl)
 
 
 def snapshot(spark: SparkSession, lake: str, table: str, night: dt.date, rows: list[tuple[object, ...]], ddl: str) -> DataFrame:
