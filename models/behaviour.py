@@ -23,9 +23,9 @@ import numpy as np
 import pandas as pd
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.ensemble import IsolationForest
 from sklearn.pipeline import Pipeline
-from sklearn.base import BaseEstimator, TransformerMixin
 
 # (feature column, plain-language name). Ratio columns are "tonight / own baseline".
 FEATURES: tuple[tuple[str, str], ...] = (
