@@ -67,7 +67,11 @@ def validation_frame(table: str, df: DataFrame) -> DataFrame:
     if table in SILVER_EVENT_TABLES:
         user_applies = F.col("user_resolution") != "not_applicable"
         df = df.withColumn("_user_resolved", _share(user_applies, F.col("user_uid").isNotNull()))
-        df = df.withColumn("_device_resolved", _share(F.col("device_resolution") != "not_applicable", F.col("device_uid").isNotNull()))
+        # A device share counts rows that name a device: an MFA push or a logoff that carries no device
+        # identifier at all is missing data, not a failed join (a burst of them, as in MFA fatigue on a
+        # quiet weekend night, must not stop the night).
+        device_applies = ~F.col("device_resolution").isin("not_applicable", "no_identifier")
+        df = df.withColumn("_device_resolved", _share(device_applies, F.col("device_uid").isNotNull()))
         df = df.withColumn("_resource_resolved", _share(F.col("resource_resolution") != "not_applicable",
                                                         F.coalesce(F.col("resource_in_catalog"), F.lit(False))))
     elif table == "identities":

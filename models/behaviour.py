@@ -1,7 +1,8 @@
 """Isolation forest on identity-day behaviour, with per-score explanations.
 
-Training (driver): a bounded, seeded sample of identity-days -> log1p-compressed features ->
-StandardScaler -> IsolationForest. Scoring (executors): `score_frame` runs `mapInPandas` over every
+Training (driver): a bounded, seeded sample of identity-days -> log1p-compressed features (the
+scaling: one unit is an e-fold, whatever the feature's magnitude) -> `AboveTypical` (how far above
+the training median; at or below is 0) -> IsolationForest. Scoring (executors): `score_frame` runs `mapInPandas` over every
 identity-day with the model broadcast; nothing is collected to the driver.
 
 Explanations are occlusion attributions: for each feature, the score the row would get if that
