@@ -46,7 +46,7 @@ def main() -> None:
             print(f"{r.scenario:36} {r.kind:17} {r.date!s:10}  (not scored)")
             continue
         inside = [r.rank <= max(1, math.ceil(b * r.n)) for b in budgets]
-        factors = "; ".join(f["explanation"] for f in (r.top_factors or []))[:90]
+        factors = "; ".join(f["explanation"] for f in (list(r.top_factors) if r.top_factors is not None else []))[:90]
         print(f"{r.scenario:36} {r.kind:17} {r.date!s:10} {int(r.rank):>4}/{int(r.n):<4} {'yes' if inside[1] else 'no':>6} "
               f"{'yes' if inside[2] else 'no':>6} {int(r.peer_rank) if r.peer_rank == r.peer_rank else '-':>9}  {factors}")
     bt = delta_io.read(spark, BACKTEST.path(args.lake)).orderBy("date", "model", "role", "budget").toPandas()

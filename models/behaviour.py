@@ -62,6 +62,9 @@ RATIO_FEATURES = {"export_bytes_ratio": "export_bytes", "read_rows_ratio": "read
 BASELINE_COLUMNS = {"mfa_denials": "mfa_denials_baseline", "iam_actions": "iam_actions_baseline",
                     "privileged_actions": "privileged_actions_baseline", "off_hours_share": "off_hours_share_baseline"}
 
+# Smallest drop in anomaly score (its range is about 0.3-0.8) for a feature to be named a factor.
+MIN_CONTRIBUTION = 1e-3
+
 SCORES_DDL = (
     "date date, user_uid string, email string, anomaly_score double, percentile double, "
     "top_factors array<struct<feature:string,value:double,reference:double,contribution:double,direction:string,explanation:string>>, "
@@ -154,7 +157,7 @@ def explain(feature: str, raw: pd.Series, reference: float) -> str:
     value = _num(raw.get(feature)) or 0.0
     if feature in RATIO_FEATURES:
         amount = _num(raw.get(RATIO_FEATURES[feature])) or 0.0
-        return f"{label} {value:,.0f}x own baseline ({_fmt(amount)} tonight)"
+        return f"{label} {_fmt(value)}x own baseline ({_fmt(amount)} tonight)"
     own = _num(raw.get(BASELINE_COLUMNS.get(feature, "")))
     if own is not None:
         return f"{label} {_fmt(value)} vs own baseline {_fmt(own)}"
@@ -172,7 +175,8 @@ def explain_frame(model: BehaviourModel, pdf: pd.DataFrame, top: int) -> tuple[n
     names = model.features
     factors: list[list[dict[str, object]]] = []
     for i in range(len(pdf)):
-        order = [j for j in np.argsort(-contrib[i]) if contrib[i, j] > 0][:top]
+        # A factor must move the score (not rounding noise) and sit above typical (AboveTypical ignores the rest).
+        order = [j for j in np.argsort(-contrib[i]) if contrib[i, j] > MIN_CONTRIBUTION and x[i, j] > model.reference[j]][:top]
         row = pdf.iloc[i]
         items = []
         for j in order:

@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 
+from models.tracking import tracking_uri
 from ztlake.generator import generate
 from ztlake.nightly import run_nights
 
@@ -44,9 +45,17 @@ def summary(lake: Path, home: Path, landing: Path) -> str:
         f"  joinability gate results:      {lake / 'quality/validation_results'}",
         f"  Great Expectations Data Docs:  {lake / 'quality/gx/uncommitted/data_docs/local_site/index.html'}",
         f"  published (validated) nights:  {lake / 'gold/nightly_publication'}",
+        f"  identity and device features:  {lake / 'gold/identity_features_daily'}, {lake / 'gold/device_features_daily'}"
+        "  (see docs/features.md)",
+        f"  peer-outlier entitlements:     {lake / 'gold/peer_outliers'}  (rank 1 = most unusual; see docs/models.md)",
+        f"  behaviour anomaly scores:      {lake / 'gold/behaviour_scores'}  (with top_factors in words)",
+        f"  model backtests:               {lake / 'quality/backtest'}",
         "",
         "Open the Dagster UI (runs, asset checks, partitions):",
         f"  DAGSTER_HOME={home} ZTLAKE_LAKE={lake} ZTLAKE_LANDING={landing} .venv/bin/dagster dev -h 127.0.0.1",
         "  (or: make dev)",
+        "",
+        "Open the MLflow UI (experiments, backtest metrics, registered models and their champion alias):",
+        f"  .venv/bin/mlflow ui --backend-store-uri {tracking_uri(str(lake))} --host 127.0.0.1 --port 5000",
     ]
     return "\n".join(lines)

@@ -10,10 +10,19 @@ from pathlib import Path
 import pytest
 from pyspark.sql import functions as F
 
+from models import tracking as TR
 from ztlake import delta_io
 from ztlake.generator import generate
 from ztlake.nightly import run_nights
-from ztlake.tables import NIGHTLY_PUBLICATION, SILVER_EVENT_TABLES, VALIDATION_RESULTS, silver
+from ztlake.tables import (
+    BEHAVIOUR_SCORES,
+    IDENTITY_FEATURES_DAILY,
+    NIGHTLY_PUBLICATION,
+    PEER_OUTLIERS,
+    SILVER_EVENT_TABLES,
+    VALIDATION_RESULTS,
+    silver,
+)
 
 START = NIGHT = dt.date(2026, 11, 2)  # a one-night enterprise: every scenario happens on it
 IDENTITY_FEEDS = ("scim_users", "scim_groups", "entra_signin", "entra_audit")
@@ -30,11 +39,12 @@ def runs(spark, tmp_path_factory):
     for feed in IDENTITY_FEEDS:
         shutil.move(root / "landing" / feed / NIGHT.isoformat(), held / feed)
     gated = run_nights(str(root / "landing"), lake, [NIGHT], master="local[2]", dagster_home=home)
-    published_while_gated = [delta_io.exists(spark, t.path(lake)) for t in (NIGHTLY_PUBLICATION, silver("authentication"))]
+    published_while_gated = [delta_io.exists(spark, t.path(lake)) for t in (NIGHTLY_PUBLICATION, silver("authentication"),
+                                                                           IDENTITY_FEATURES_DAILY, BEHAVIOUR_SCORES)]
     # The feeds arrive late; the night is rerun and now passes.
     for feed in IDENTITY_FEEDS:
         shutil.move(held / feed, root / "landing" / feed / NIGHT.isoformat())
-    rerun = run_nights(str(root / "landing"), lake, [NIGHT], master="local[2]", dagster_home=home)
+    rerun = run_nights(str(root / "landing"), lake, [NIGHT], master="local[2]", dagster_home=home, labels=str(root / "labels.jsonl"))
     labels = [json.loads(line) for line in (root / "labels.jsonl").read_text().splitlines()]
     return lake, gated, published_while_gated, rerun, labels
 
@@ -44,7 +54,7 @@ def test_missing_directory_feeds_fail_the_gate_and_block_publishing(spark, runs)
     assert len(gated) == 1 and not gated[0].success
     assert "joinability_gate on silver/identities failed" in gated[0].message
     assert "directory_fresh" in gated[0].message
-    assert published_while_gated == [False, False]  # nothing downstream ran: no publication, no event tables
+    assert published_while_gated == [False] * 4  # nothing downstream ran: no publication, event tables, features or scores
     failed = delta_io.read(spark, VALIDATION_RESULTS.path(lake)).where(
         (F.col("run_id") == gated[0].run_id) & ~F.col("passed")).collect()
     fresh = [r for r in failed if r.expectation == "joinability.directory_fresh"]
@@ -108,3 +118,34 @@ def test_exactly_the_injected_ghost_devices_are_flagged(spark, runs):
     lookalike = {lb["device"] for lb in labels if lb["scenario"] == "ghost_device" and lb["kind"] == "benign_lookalike"}
     known = delta_io.read(spark, silver("devices").path(lake)).where(~F.col("ghost") & (F.col("date") == NIGHT)).collect()
     assert lookalike <= {h for d in known for h in d.hostnames}
+
+
+def test_rerun_builds_features_and_scores_with_champion_models(spark, runs):
+    """The whole nightly job through Dagster: features on the labelled episodes, the peer outlier,
+    behaviour scores for every identity, and MLflow champions under the lake."""
+    lake, _, _, _, labels = runs
+    feats = {r["email"]: r for r in delta_io.read(spark, IDENTITY_FEATURES_DAILY.path(lake)).where(F.col("date") == NIGHT).collect()}
+    ids = delta_io.read(spark, silver("identities").path(lake)).where(F.col("date") == NIGHT).count()
+    assert len(feats) == ids
+    who = {(x["scenario"], x["kind"]): x["identity"].lower() for x in labels}
+    assert feats[who["impossible_travel_privileged_role", "attack"]]["impossible_travel_pairs"] >= 1
+    assert feats[who["impossible_travel_privileged_role", "benign_lookalike"]]["impossible_travel_pairs"] == 0  # a real flight
+    assert feats[who["threat_intel_ip_signin", "attack"]]["threat_intel_hits"] >= 1
+    assert feats[who["threat_intel_ip_signin", "benign_lookalike"]]["threat_intel_hits"] == 0  # its indicator had expired
+    assert feats[who["mfa_fatigue", "attack"]]["mfa_denials"] >= 14
+    assert feats[who["leaver_still_active", "attack"]]["active_after_termination"] is True
+    assert feats[who["leaver_still_active", "benign_lookalike"]]["active_after_termination"] is False
+    assert feats[who["long_lived_key_new_location", "attack"]]["long_lived_key_uses"] >= 1
+    assert feats[who["unmanaged_device_export", "attack"]]["unmanaged_devices_used"] >= 1
+
+    top = delta_io.read(spark, PEER_OUTLIERS.path(lake)).where((F.col("date") == NIGHT) & (F.col("rank") == 1)).first()
+    assert top["email"] == who["peer_outlier_entitlement", "attack"]
+    assert top["outlier_entitlements"][0]["entitlement"] == "group:aws-dev-admin"
+    admin = delta_io.read(spark, PEER_OUTLIERS.path(lake)).where(F.col("email") == who["peer_outlier_entitlement", "benign_lookalike"])
+    assert "aws-dev-admin" not in {e["entitlement"].split(":")[-1] for e in admin.first()["outlier_entitlements"]}
+
+    scores = delta_io.read(spark, BEHAVIOUR_SCORES.path(lake)).where(F.col("date") == NIGHT)
+    assert scores.count() == ids and scores.where(F.size("top_factors") == 0).count() < ids
+    c = TR.client(lake)
+    for name in (TR.BEHAVIOUR_MODEL, TR.PEER_MODEL):
+        assert TR.version_by_alias(c, name, TR.CHAMPION) is not None, name
