@@ -157,6 +157,10 @@ def plan_scenarios(seed: int, n: int, days: int) -> Plan:
     plan.overrides[att] = dataclasses.replace(plan.person(att), leave_day=max(0, d["leaver_still_active"] - 1), deprovision_lag=6)
     plan.overrides[ben] = dataclasses.replace(plan.person(ben), leave_day=d["leaver_still_active"], deprovision_lag=0)
     plan.quiet_until[att] = d["leaver_still_active"] + 1  # nothing routine after leaving: only the scenario's events
+    # The real traveller is on a plane: on the travel day only the scenario's sign-ins (departure,
+    # arrival) exist, no routine activity from the home office.
+    traveller = a["impossible_travel_privileged_role"][1]
+    plan.quiet_window[traveller] = (d["impossible_travel_privileged_role"], d["impossible_travel_privileged_role"] + 1)
     # The finance analyst holds admin in the dev AWS account.
     plan.extra_groups[a["peer_outlier_entitlement"][0]] = ("aws-dev-admin",)
     # New devices: an unmanaged one (attack) and a newly enrolled managed laptop (look-alikes).
