@@ -82,6 +82,65 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _policy_night(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from dagster_project.resources import LakeResource, SparkResource
+    from jobs.silver.build import Night
+    from jobs.silver.config import load as load_silver
+
+    lake = LakeResource(root=args.lake).lake_root()
+    return Night(SparkResource(master=args.master).session(), lake, args.date, load_silver())
+
+
+def cmd_policy_check(args: argparse.Namespace) -> int:
+    from jobs.risk.policy import PolicyError, load
+
+    try:
+        p = load(args.file)
+    except PolicyError as e:
+        raise UserError(str(e)) from e
+    print(f"ok: {p.name} {p.version} ({p.mode}; {len(p.weights)} factors, {len(p.overrides)} overrides)")
+    return 0
+
+
+def cmd_policy_diff(args: argparse.Namespace) -> int:
+    from jobs.risk.build import canary
+    from jobs.risk.policy import PolicyError, load
+
+    try:
+        candidate = load(args.candidate)
+        current = load(args.current) if args.current else None
+    except PolicyError as e:
+        raise UserError(str(e)) from e
+    rows, s = canary(_policy_night(args), candidate, current)
+    print(f"policy diff on {args.date}: current {s['current']} vs candidate {s['candidate']} (monitor only: nothing enforced)")
+    print(f"{'decision':26} {'current':>8} {'candidate':>10}")
+    for d, n in s["decisions_current"].items():  # type: ignore[attr-defined]
+        print(f"{d:26} {n:>8} {s['decisions_candidate'][d]:>10}")  # type: ignore[index]
+    print(f"changed decisions: {s['changed_decisions']} (plus {s['score_only_changes']} score-only changes)")
+    print(f"step-ups added/removed: {s['step_ups_added']}/{s['step_ups_removed']}; denies added/removed: "
+          f"{s['denies_added']}/{s['denies_removed']}")
+    print(f"users affected: {', '.join(s['users_affected']) or 'none'}")  # type: ignore[arg-type]
+    for r in rows.where("change != 'score only'").orderBy("email").limit(args.show).collect():
+        print(f"  {r['email']} {r['grain']} {r['key']}: {r['current_decision']} -> {r['candidate_decision']} "
+              f"({r['current_score']:.1f} -> {r['candidate_score']:.1f})")
+    print(f"every change is in {args.lake.rstrip('/')}/gold/policy_canary")
+    return 0
+
+
+def cmd_policy_promote(args: argparse.Namespace) -> int:
+    from dagster_project.resources import LakeResource, SparkResource
+    from jobs.risk.build import promote
+    from jobs.risk.policy import CURRENT, PolicyError
+
+    try:
+        p = promote(SparkResource(master=args.master).session(), LakeResource(root=args.lake).lake_root(), Path(args.candidate),
+                    Path(args.current) if args.current else CURRENT)
+    except PolicyError as e:
+        raise UserError(str(e)) from e
+    print(f"promoted {p.name} {p.version} to enforced; logged in {args.lake.rstrip('/')}/quality/policy_log")
+    return 0
+
+
 def _org_arguments(parser: argparse.ArgumentParser, days: int, start: dt.date | None) -> None:
     """The size and shape of a generated organization (`demo` and `generate`)."""
     parser.add_argument("--identities", type=int, default=200, help="people in the organization (at least 40)")
@@ -138,6 +197,28 @@ def build_parser() -> argparse.ArgumentParser:
     _org_arguments(gen, days=7, start=None)
     gen.add_argument("--labels", help="write scenario ground truth here (JSON lines)")
     gen.set_defaults(func=cmd_generate)
+
+    pol = sub.add_parser("policy", help="check, canary (diff) and promote risk policies",
+                         description="Risk policies are versioned YAML files (policies/current.yaml is enforced).")
+    psub = pol.add_subparsers(dest="policy_command", required=True, metavar="ACTION")
+    chk = psub.add_parser("check", help="validate a policy file; print its version or every problem with its line")
+    chk.add_argument("file", nargs="?", help="policy file (default policies/current.yaml)")
+    chk.set_defaults(func=cmd_policy_check)
+    diff = psub.add_parser("diff", help="score a night with a candidate policy beside the current one (monitor only)",
+                           description="Writes every decision that would change to <lake>/gold/policy_canary and prints a summary.")
+    diff.add_argument("--candidate", required=True)
+    diff.add_argument("--current", help="default: policies/current.yaml")
+    diff.add_argument("--date", required=True, type=_date)
+    diff.add_argument("--lake", required=True)
+    diff.add_argument("--master", default="local[*]")
+    diff.add_argument("--show", type=int, default=20, help="changed decisions to print (default 20)")
+    diff.set_defaults(func=cmd_policy_diff)
+    prom = psub.add_parser("promote", help="make a candidate the enforced policy, and log it")
+    prom.add_argument("--candidate", required=True)
+    prom.add_argument("--current", help="the enforced policy file to replace (default policies/current.yaml)")
+    prom.add_argument("--lake", required=True)
+    prom.add_argument("--master", default="local[*]")
+    prom.set_defaults(func=cmd_policy_promote)
     return parser
 
 

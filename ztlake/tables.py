@@ -68,6 +68,12 @@ IDENTITY_BASELINES = Table(GOLD, "identity_baselines")
 PEER_GROUPS = Table(GOLD, "peer_groups")
 PEER_OUTLIERS = Table(GOLD, "peer_outliers")
 BEHAVIOUR_SCORES = Table(GOLD, "behaviour_scores")
+# Gold risk (docs/policy.md): decisions with their factors and policy version, partitioned by `date`;
+# the canary of a candidate policy beside the current one.
+RISK_SCORES = Table(GOLD, "risk_scores")
+POLICY_CANARY = Table(GOLD, "policy_canary")
+# Quality: every policy accepted into force or promoted, with its text (the audit trail of decisions' rules).
+POLICY_LOG = Table(QUALITY, "policy_log")
 # Quality: each training's backtest on held-out days against the generator's (or analysts') labels.
 BACKTEST = Table(QUALITY, "backtest")
 

@@ -22,7 +22,7 @@ SILVER_KEYS = [
     )
 ]
 GOLD_KEYS = ["gold/identity_features_daily", "gold/identity_baselines", "gold/device_features_daily", "gold/peer_groups",
-             "gold/peer_outliers", "gold/behaviour_scores"]
+             "gold/peer_outliers", "gold/behaviour_scores", "gold/risk_scores"]
 PUBLIC_ASSET_KEYS = sorted([*BRONZE_KEYS, *SILVER_KEYS, *GOLD_KEYS, "gold/nightly_publication"])
 
 
@@ -70,3 +70,4 @@ def test_features_and_models_run_only_after_the_gated_silver_tables():
         "gold/identity_features_daily")
     assert upstream("gold/behaviour_scores") == {"gold/identity_features_daily"}
     assert {"silver/entitlements", "gold/identity_features_daily"} <= upstream("gold/peer_outliers")
+    assert {"gold/behaviour_scores", "gold/peer_outliers", "gold/device_features_daily"} <= upstream("gold/risk_scores")

@@ -1,13 +1,15 @@
 """A tiny hand-built org written as silver Delta tables (only the columns features read), so every
 feature value below can be worked out by hand.
 
-Four people: alice (Finance analyst), bob (Finance accountant), carol (IT admin), dave (HR, terminated
-on night 2). Every night each of them does the same routine. Night 3 adds the episodes:
+Five people: alice and erin (Finance analysts), bob (Finance accountant), carol (IT admin), dave (HR,
+terminated on night 2). Every night each of them does the same routine. Night 3 adds the episodes:
   * alice signs in from Singapore 50 minutes after London, on an unmanaged new laptop (dev-x), from
     a known-bad IP, and exports 2.4 GB; an earlier sign-in comes from an IP whose indicator expired;
   * bob's first sign-in is in New York 50 minutes after his last (London, 23:50 the night before),
     and he opens the payroll app, which no Finance peer has used;
-  * dave, terminated the day before, signs in; carol is not active.
+  * dave, terminated the day before, signs in; carol is not active;
+  * erin (the seed's worked example) signs in from a new laptop with no MDM and no EDR record and
+    tries a 2.4 GB BI export from it.
 """
 
 from __future__ import annotations
@@ -34,9 +36,12 @@ PEOPLE = {  # email: (department, title, device)
     "bob@example.com": ("Finance", "Accountant", "dev-b"),
     "carol@example.com": ("IT", "IT Administrator", "dev-c"),
     "dave@example.com": ("HR", "HR Partner", "dev-d"),
+    "erin@example.com": ("Finance", "Financial Analyst", "dev-e"),
 }
+EXPORTERS = ("alice@example.com", "erin@example.com")
 ROUTINE_EXPORT_BYTES = 1_000_000
 BIG_EXPORT_BYTES = 2_400_000_000
+WORKED_EXAMPLE_EXPORT = "ds-erin-big-export"
 ADMIN_ROLE = "arn:aws:sts::111111111111:assumed-role/AWSReservedSSO_AdministratorAccess_abc/carol@example.com"
 
 AUTH = ("user_uid string, time timestamp, device_uid string, resource_uid string, src_ip string, src_country string, "
@@ -75,7 +80,7 @@ def events(night: dt.date) -> Iterator[tuple[str, tuple[object, ...]]]:
         if dept == "Finance":
             yield "datastore_activity", (uid(email), at(night, 10), dev, "res-bi", "10.0.0.5", "Query", "Success", 1000, 50_000,
                                          f"ds-{email}-{night}-q", night, night)
-        if email == "alice@example.com":
+        if email in EXPORTERS:
             yield "datastore_activity", (uid(email), at(night, 11), dev, "res-bi", "10.0.0.5", "Export", "Success", 100,
                                          ROUTINE_EXPORT_BYTES, f"ds-{email}-{night}-e", night, night)
         if email == "carol@example.com":
@@ -95,6 +100,12 @@ def events(night: dt.date) -> Iterator[tuple[str, tuple[object, ...]]]:
         yield "authentication", _auth("bob@example.com", at(night, 0, 40), NEW_YORK, "dev-b")
         yield "datastore_activity", (uid("bob@example.com"), at(night, 11), "dev-b", "res-payroll", "10.0.0.6", "Query", "Success",
                                      10, 900, f"ds-bob-{night}-payroll", night, night)
+        # The seed's worked example: erin signs in from a new laptop with no MDM record and no EDR,
+        # then tries a large BI export from it.
+        e = "erin@example.com"
+        yield "authentication", _auth(e, at(night, 14), LONDON, "dev-y")
+        yield "datastore_activity", (uid(e), at(night, 14, 20), "dev-y", "res-bi", "10.9.9.8", "Export", "Success", 3_000_000,
+                                     BIG_EXPORT_BYTES, WORKED_EXAMPLE_EXPORT, night, night)
 
 
 def write_night(spark: SparkSession, lake: str, night: dt.date) -> None:
@@ -113,6 +124,7 @@ def write_night(spark: SparkSession, lake: str, night: dt.date) -> None:
     devices = [(night, dev, True, True, uid(e), [dev.upper()], False, True, NIGHTS[0]) for e, (_, _, dev) in PEOPLE.items()]
     if night >= N3:
         devices.append((night, "dev-x", False, False, None, ["DESKTOP-X"], False, True, N3))
+        devices.append((night, "dev-y", False, False, None, ["DESKTOP-Y"], False, True, N3))
     df = spark.createDataFrame(devices, "date date, device_uid string, managed boolean, compliant boolean, owner_user_uid string, "
                                         "hostnames array<string>, ghost boolean, seen_tonight boolean, first_seen_date date")
     delta_io.replace_where(spark, pad(df, DEVICES_DDL), silver("devices").path(lake), f"date = {delta_io.lit_date(night)}", ["date"])

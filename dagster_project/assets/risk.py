@@ -1,0 +1,53 @@
+"""Risk asset: tonight's decisions from the versioned policy (policies/current.yaml), at the
+identity-day and sensitive-request grains, each with its factors and the policy version."""
+
+import datetime as dt
+
+from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
+from pyspark.sql import functions as F
+
+from dagster_project.partitions import DAILY
+from dagster_project.resources import LakeResource, SparkResource
+from jobs.risk.build import build_risk
+from jobs.silver import build as B
+from jobs.silver.config import load as load_silver
+from ztlake.tables import (
+    BEHAVIOUR_SCORES,
+    DEVICE_FEATURES_DAILY,
+    GROUP_GOLD,
+    IDENTITY_FEATURES_DAILY,
+    PEER_OUTLIERS,
+    POLICY_LOG,
+    RISK_SCORES,
+    silver,
+)
+
+RISK_INPUTS = [AssetKey(t.key) for t in (IDENTITY_FEATURES_DAILY, DEVICE_FEATURES_DAILY, PEER_OUTLIERS, BEHAVIOUR_SCORES)] + [
+    AssetKey(silver(t).key) for t in ("authentication", "api_activity", "datastore_activity", "resources")]
+
+
+@asset(
+    key=AssetKey(RISK_SCORES.key),
+    deps=RISK_INPUTS,
+    group_name=GROUP_GOLD,
+    partitions_def=DAILY,
+    kinds={"spark", "delta"},
+    description="Risk score (0-100), decision and its factors per identity-day and per sensitive request, from the versioned "
+                "policy in policies/current.yaml (docs/policy.md).",
+)
+def risk_scores(context: AssetExecutionContext, spark: SparkResource, lake: LakeResource) -> MaterializeResult:
+    n = B.Night(spark.session(), lake.lake_root(), dt.date.fromisoformat(context.partition_key), load_silver())
+    df, inforce = build_risk(n)
+    if inforce.refused:
+        context.log.warning(f"policies/current.yaml refused; policy {inforce.policy.version} stays in force:\n{inforce.refused}")
+    counts = {f"{r['grain']}:{r['decision']}": r["count"] for r in df.groupBy("grain", "decision").count().collect()}
+    top = [f"{r['email']} {r['score']:.0f} {r['decision']}: " + "; ".join(f["name"] for f in r["factors"][:3])
+           for r in df.where(F.col("grain") == "identity_day").orderBy(F.desc("score")).limit(5).collect()]
+    return MaterializeResult(metadata={
+        "path": MetadataValue.path(RISK_SCORES.path(n.lake)), "policy_version": inforce.policy.version,
+        "policy_mode": inforce.policy.mode, "decisions": MetadataValue.json(dict(sorted(counts.items()))),
+        "riskiest_identities": MetadataValue.json(top), "policy_refused": inforce.refused or "no",
+        "policy_log": MetadataValue.path(POLICY_LOG.path(n.lake))})
+
+
+RISK_ASSETS = [risk_scores]

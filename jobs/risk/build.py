@@ -1,0 +1,144 @@
+"""Risk IO: the policy in force, tonight's signals, `gold/risk_scores` and `gold/policy_canary`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from features.config import load as load_features
+from jobs.risk import score as S
+from jobs.risk.policy import CURRENT, DECISIONS, Policy, PolicyError, load, parse
+from jobs.silver.build import Night, conform, tonight_events, write_snapshot
+from ztlake import delta_io
+from ztlake.tables import (
+    BEHAVIOUR_SCORES,
+    DEVICE_FEATURES_DAILY,
+    IDENTITY_FEATURES_DAILY,
+    PEER_OUTLIERS,
+    POLICY_CANARY,
+    POLICY_LOG,
+    RISK_SCORES,
+    silver,
+)
+
+POLICY_LOG_DDL = "at timestamp, event string, policy_name string, policy_version string, mode string, path string, actor string, " \
+                 "detail string, text string"
+CANARY_DDL = (
+    "date date, grain string, key string, user_uid string, email string, resource_uid string, action string, "
+    "current_score double, candidate_score double, score_delta double, current_decision string, candidate_decision string, "
+    "change string, current_policy_version string, candidate_policy_version string"
+)
+
+
+@dataclass
+class InForce:
+    policy: Policy
+    refused: str | None = None  # why the file on disk was refused, when an earlier policy stays in force
+
+
+def _log(n_spark, lake: str, event: str, p: Policy, path: Path, detail: str = "") -> None:  # type: ignore[no-untyped-def]
+    row = [(dt.datetime.now(dt.UTC).replace(tzinfo=None), event, p.name, p.version, p.mode, str(path), os.environ.get("USER", "unknown"),
+            detail, p.text)]
+    delta_io.append(n_spark.createDataFrame(row, POLICY_LOG_DDL), POLICY_LOG.path(lake))
+
+
+def policy_in_force(n: Night, path: Path | None = None) -> InForce:
+    """The policy file if it validates (recorded in quality/policy_log the first time it is used);
+    else the last accepted policy stays in force, and the refusal is returned to be shown."""
+    path = path or CURRENT
+    log = POLICY_LOG.path(n.lake)
+    try:
+        p = load(path)
+    except PolicyError as e:
+        if not delta_io.exists(n.spark, log):
+            raise PolicyError(f"{e}\n(no earlier accepted policy to keep in force)") from e
+        last = delta_io.read(n.spark, log).where(F.col("event").isin("accepted", "promoted")).orderBy(F.desc("at")).first()
+        if last is None:
+            raise
+        return InForce(parse(last["text"], Path(last["path"])), refused=str(e))
+    seen = delta_io.exists(n.spark, log) and delta_io.read(n.spark, log).where(
+        (F.col("policy_version") == p.version) & F.col("event").isin("accepted", "promoted")).limit(1).count() > 0
+    if not seen:
+        _log(n.spark, n.lake, "accepted", p, path)
+    return InForce(p)
+
+
+def promote(n_spark, lake: str, candidate: Path, current: Path = CURRENT) -> Policy:  # type: ignore[no-untyped-def]
+    """Validate the candidate, make it the enforced policy file, and log the promotion."""
+    p = load(candidate)
+    text = p.text.replace("mode: monitor", "mode: enforce") if p.mode == "monitor" else p.text
+    enforced = parse(text, current)
+    current.write_text(text)
+    _log(n_spark, lake, "promoted", enforced, current, f"promoted from {candidate}")
+    return enforced
+
+
+def _optional(n: Night, table_path: str) -> DataFrame | None:
+    if not delta_io.exists(n.spark, table_path):
+        return None
+    df = delta_io.read(n.spark, table_path).where(F.col("date") == F.lit(n.night))
+    return df if df.limit(1).count() else None
+
+
+def score_night(n: Night, p: Policy) -> DataFrame:
+    """Both grains of the night under policy `p` (not written)."""
+    feats = n.silver(IDENTITY_FEATURES_DAILY)
+    devs = n.silver(DEVICE_FEATURES_DAILY)
+    signals = S.identity_signals(feats, devs, _optional(n, PEER_OUTLIERS.path(n.lake)), _optional(n, BEHAVIOUR_SCORES.path(n.lake)))
+    signals = signals.localCheckpoint()
+    reqs = S.sensitive_requests(tonight_events(n, "authentication"), tonight_events(n, "api_activity"),
+                                tonight_events(n, "datastore_activity"), n.silver(silver("resources")), load_features().sensitive_levels)
+    both = S.identity_day(n.night, signals, p).unionByName(S.requests(n.night, reqs, signals, devs, p))
+    return conform(both, S.RISK_DDL)
+
+
+def build_risk(n: Night, path: Path | None = None) -> tuple[DataFrame, InForce]:
+    inforce = policy_in_force(n, path)
+    write_snapshot(n, RISK_SCORES, score_night(n, inforce.policy))
+    return n.silver(RISK_SCORES), inforce
+
+
+def _key(df: DataFrame) -> DataFrame:
+    return df.withColumn("key", F.coalesce("request_uid", F.concat(F.lit("identity_day:"), F.col("user_uid"))))
+
+
+def canary(n: Night, candidate: Policy, current: Policy | None = None) -> tuple[DataFrame, dict[str, object]]:
+    """Score the night with the candidate beside the current policy; write every decision that would
+    change (or whose score moves) to gold/policy_canary, and summarize."""
+    cur = current or policy_in_force(n).policy
+    a = _key(score_night(n, cur)).select("key", "grain", "user_uid", "email", "resource_uid", "action",
+                                         F.col("score").alias("current_score"), F.col("decision").alias("current_decision"))
+    b = _key(score_night(n, candidate)).select("key", F.col("score").alias("candidate_score"), F.col("decision").alias("candidate_decision"))
+    rank = F.create_map(*[x for i, d in enumerate(DECISIONS) for x in (F.lit(d), F.lit(i))])
+    diff = a.join(b, "key").where((F.col("current_decision") != F.col("candidate_decision"))
+                                  | (F.abs(F.col("current_score") - F.col("candidate_score")) > 1e-9))
+    diff = diff.select(
+        F.lit(n.night).alias("date"), "grain", "key", "user_uid", "email", "resource_uid", "action", "current_score", "candidate_score",
+        (F.col("candidate_score") - F.col("current_score")).alias("score_delta"), "current_decision", "candidate_decision",
+        F.when(F.col("current_decision") == F.col("candidate_decision"), F.lit("score only")).when(
+            rank[F.col("candidate_decision")] > rank[F.col("current_decision")], F.lit("stricter")).otherwise(F.lit("looser")).alias("change"),
+        F.lit(cur.version).alias("current_policy_version"), F.lit(candidate.version).alias("candidate_policy_version"))
+    delta_io.replace_where(n.spark, conform(diff, CANARY_DDL), POLICY_CANARY.path(n.lake),
+                           f"date = {delta_io.lit_date(n.night)} AND candidate_policy_version = '{candidate.version}'", ["date"])
+    written = delta_io.read(n.spark, POLICY_CANARY.path(n.lake)).where(
+        (F.col("date") == F.lit(n.night)) & (F.col("candidate_policy_version") == candidate.version)).cache()
+    counts_a = {r["current_decision"]: r["count"] for r in a.groupBy("current_decision").count().collect()}
+    counts_b = {r["candidate_decision"]: r["count"] for r in b.groupBy("candidate_decision").count().collect()}
+    changed = written.where(F.col("change") != "score only")
+    def moved(decision: str, into: bool) -> int:
+        col = "candidate_decision" if into else "current_decision"
+        return changed.where(F.col(col) == decision).count()
+    summary: dict[str, object] = {
+        "current": cur.version, "candidate": candidate.version,
+        "decisions_current": {d: counts_a.get(d, 0) for d in DECISIONS}, "decisions_candidate": {d: counts_b.get(d, 0) for d in DECISIONS},
+        "changed_decisions": changed.count(), "score_only_changes": written.count() - changed.count(),
+        "step_ups_added": moved("step_up", True), "step_ups_removed": moved("step_up", False),
+        "denies_added": moved("deny", True), "denies_removed": moved("deny", False),
+        "users_affected": sorted({r["email"] or r["user_uid"] for r in changed.select("email", "user_uid").distinct().collect()}),
+    }
+    return written, summary

@@ -1,0 +1,209 @@
+"""Risk policy as code: load, validate (with the line of every problem) and version a policy file.
+
+A policy's version is `<version>+<sha256 of the file, 12 hex>`: the human version string plus the
+content hash, so an edit that forgot to bump the version is still a different policy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ztlake.spark import REPO_ROOT
+
+CURRENT = REPO_ROOT / "policies" / "current.yaml"
+
+DECISIONS = ("allow", "step_up", "read_only", "managed_device_required", "export_limited", "deny")
+LADDER = DECISIONS[1:]  # thresholds, in this order, strictly increasing
+ACTIONS = ("access", "export", "role_assumption")
+SENSITIVITIES = ("low", "medium", "high", "critical")
+# Factor name -> the parameters it takes (besides `weight`) and whether each is required.
+FACTORS: dict[str, dict[str, bool]] = {
+    "new_device": {}, "unmanaged_device": {}, "edr_unhealthy": {}, "impossible_travel": {}, "known_bad_ip": {},
+    "rare_resource": {}, "peer_outlier_entitlement": {"full_at": True}, "behaviour_anomaly": {"from_percentile": True},
+    "token_age": {"from_hours": True, "full_at": True}, "dormant_account": {"from_days": True},
+    "activity_after_termination": {}, "large_export": {"from_ratio": True, "full_at": True},
+    "mfa_denial_burst": {"from_count": True}, "iam_burst": {"from_ratio": True, "min_count": True},
+    "long_lived_key_new_network": {}, "off_hours_sensitive": {"from_share": True},
+}
+
+
+class PolicyError(ValueError):
+    """A policy that cannot be used: `file:line: key: reason` for each problem."""
+
+
+@dataclass(frozen=True)
+class Override:
+    name: str
+    decision: str
+    detail: str
+    action: str | None = None
+    resource: str | None = None
+    factors_any: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Policy:
+    name: str
+    version: str  # human version + content hash
+    mode: str
+    weights: dict[str, float]
+    params: dict[str, dict[str, float]]
+    sensitivity: dict[str, float]
+    ladder: dict[str, float]
+    overrides: tuple[Override, ...] = ()
+    pilot_departments: tuple[str, ...] = ()
+    pilot_emails: tuple[str, ...] = ()
+    text: str = field(default="", repr=False)
+
+    def param(self, factor: str, key: str) -> float:
+        return self.params[factor][key]
+
+
+class _Check:
+    def __init__(self, path: Path) -> None:
+        self.path, self.problems = path, []  # type: ignore[var-annotated]
+
+    def fail(self, node: yaml.Node | None, key: str, reason: str) -> None:
+        line = node.start_mark.line + 1 if node is not None else 1
+        self.problems.append(f"{self.path}:{line}: {key}: {reason}")
+
+
+def _mapping(node: yaml.Node) -> dict[str, tuple[yaml.Node, yaml.Node]]:
+    return {k.value: (k, v) for k, v in node.value} if isinstance(node, yaml.MappingNode) else {}
+
+
+def _number(c: _Check, node: yaml.Node, key: str, lo: float, hi: float) -> float:
+    if isinstance(node, yaml.ScalarNode):
+        try:
+            v = float(node.value)
+            if lo <= v <= hi:
+                return v
+        except ValueError:
+            pass
+    c.fail(node, key, f"must be a number from {lo:g} to {hi:g}, got {getattr(node, 'value', node)!r}")
+    return 0.0
+
+
+def _strings(c: _Check, node: yaml.Node, key: str) -> tuple[str, ...]:
+    if isinstance(node, yaml.SequenceNode) and all(isinstance(x, yaml.ScalarNode) for x in node.value):
+        return tuple(str(x.value) for x in node.value)
+    c.fail(node, key, "must be a list of strings")
+    return ()
+
+
+def parse(text: str, path: Path) -> Policy:
+    """Validate a policy's text; raise PolicyError naming the line and the reason of every problem."""
+    c = _Check(path)
+    try:
+        root = yaml.compose(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        raise PolicyError(f"{path}:{mark.line + 1 if mark else 1}: not valid YAML: {getattr(e, 'problem', e)}") from e
+    if not isinstance(root, yaml.MappingNode):
+        raise PolicyError(f"{path}:1: a policy is a mapping of name, version, factors, sensitivity, ladder, overrides")
+    top = _mapping(root)
+    allowed = {"name", "version", "mode", "pilot", "factors", "sensitivity", "ladder", "overrides"}
+    for k, (kn, _) in top.items():
+        if k not in allowed:
+            c.fail(kn, k, f"unknown key (allowed: {', '.join(sorted(allowed))})")
+    for req in ("name", "version", "factors", "ladder"):
+        if req not in top:
+            c.fail(root, req, "required")
+    scalar = lambda k: str(top[k][1].value) if k in top and isinstance(top[k][1], yaml.ScalarNode) else ""  # noqa: E731
+    mode = scalar("mode") or "enforce"
+    if mode not in ("enforce", "monitor"):
+        c.fail(top["mode"][1], "mode", "must be enforce or monitor")
+
+    weights: dict[str, float] = {}
+    params: dict[str, dict[str, float]] = {}
+    for name, (kn, vn) in _mapping(top["factors"][1]).items() if "factors" in top else []:
+        if name not in FACTORS:
+            c.fail(kn, f"factors.{name}", f"unknown factor (known: {', '.join(FACTORS)})")
+            continue
+        spec = _mapping(vn)
+        if "weight" not in spec:
+            c.fail(vn, f"factors.{name}.weight", "required")
+        for key, (pk, pv) in spec.items():
+            if key == "weight":
+                weights[name] = _number(c, pv, f"factors.{name}.weight", 0, 100)
+            elif key in FACTORS[name]:
+                params.setdefault(name, {})[key] = _number(c, pv, f"factors.{name}.{key}", 0, 1e12)
+            else:
+                c.fail(pk, f"factors.{name}.{key}", f"unknown parameter (takes: weight{''.join(', ' + p for p in FACTORS[name])})")
+        for key, required in FACTORS[name].items():
+            if required and key not in spec:
+                c.fail(vn, f"factors.{name}.{key}", "required")
+
+    sensitivity = {s: 1.0 for s in SENSITIVITIES}
+    for s, (kn, vn) in _mapping(top["sensitivity"][1]).items() if "sensitivity" in top else []:
+        if s not in SENSITIVITIES:
+            c.fail(kn, f"sensitivity.{s}", f"unknown level (known: {', '.join(SENSITIVITIES)})")
+        else:
+            sensitivity[s] = _number(c, vn, f"sensitivity.{s}", 0, 10)
+
+    ladder: dict[str, float] = {}
+    lad = _mapping(top["ladder"][1]) if "ladder" in top else {}
+    for d, (kn, vn) in lad.items():
+        if d not in LADDER:
+            c.fail(kn, f"ladder.{d}", f"unknown decision (ladder: {', '.join(LADDER)})")
+        else:
+            ladder[d] = _number(c, vn, f"ladder.{d}", 0, 100)
+    for d in LADDER:
+        if d not in ladder and "ladder" in top and not any(p.endswith(f"ladder.{d}: required") for p in c.problems):
+            c.fail(top["ladder"][1], f"ladder.{d}", "required")
+    values = [ladder[d] for d in LADDER if d in ladder]
+    if len(values) == len(LADDER) and any(b <= a for a, b in zip(values, values[1:], strict=False)):
+        c.fail(top["ladder"][1], "ladder", f"thresholds must increase in the order {' < '.join(LADDER)}")
+
+    overrides = []
+    if "overrides" in top:
+        node = top["overrides"][1]
+        if not isinstance(node, yaml.SequenceNode):
+            c.fail(node, "overrides", "must be a list")
+        for i, item in enumerate(node.value if isinstance(node, yaml.SequenceNode) else []):
+            o = _mapping(item)
+            key = f"overrides[{i}]"
+            when = _mapping(o["when"][1]) if "when" in o else {}
+            if "when" not in o or not when:
+                c.fail(item, f"{key}.when", "required: action, resource and/or factors_any")
+            decision = str(o["decision"][1].value) if "decision" in o else ""
+            if decision not in DECISIONS:
+                c.fail(o["decision"][1] if "decision" in o else item, f"{key}.decision", f"must be one of {', '.join(DECISIONS)}")
+            action = str(when["action"][1].value) if "action" in when else None
+            if action is not None and action not in ACTIONS:
+                c.fail(when["action"][1], f"{key}.when.action", f"must be one of {', '.join(ACTIONS)}")
+            anyf = _strings(c, when["factors_any"][1], f"{key}.when.factors_any") if "factors_any" in when else ()
+            for f in anyf:
+                if f not in FACTORS:
+                    c.fail(when["factors_any"][1], f"{key}.when.factors_any", f"unknown factor {f!r}")
+            overrides.append(Override(
+                name=str(o["name"][1].value) if "name" in o else key, decision=decision,
+                detail=str(o["detail"][1].value) if "detail" in o else decision.replace("_", " "), action=action,
+                resource=str(when["resource"][1].value) if "resource" in when else None, factors_any=anyf))
+
+    pilot = _mapping(top["pilot"][1]) if "pilot" in top else {}
+    depts = _strings(c, pilot["departments"][1], "pilot.departments") if "departments" in pilot else ()
+    emails = _strings(c, pilot["emails"][1], "pilot.emails") if "emails" in pilot else ()
+    if c.problems:
+        raise PolicyError("policy refused:\n  " + "\n  ".join(c.problems))
+    digest = hashlib.sha256(text.encode()).hexdigest()[:12]
+    return Policy(scalar("name"), f"{scalar('version')}+{digest}", mode, weights, params, sensitivity, ladder, tuple(overrides),
+                  depts, tuple(e.lower() for e in emails), text)
+
+
+def load(path: str | Path | None = None) -> Policy:
+    p = Path(path) if path else CURRENT
+    try:
+        text = p.read_text()
+    except OSError as e:
+        raise PolicyError(f"{p}: cannot read policy: {e}") from e
+    return parse(text, p)
+
+
+def as_dict(policy: Policy) -> dict[str, Any]:
+    return yaml.safe_load(policy.text) or {}

@@ -1,0 +1,224 @@
+"""Risk scoring: pure transforms from signals (features, model scores) to explained decisions.
+
+Each factor has a severity in [0, 1] computed from named feature columns; its contribution is
+`weight x severity` (x the resource's sensitivity multiplier for a request). The score is the sum
+of contributions, capped at 100 by scaling every contribution by the same factor, so the stored
+contributions always add up to the score. The decision is the highest ladder step the score
+reaches, unless an override rule of the policy demands a stricter one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+
+from jobs.risk.policy import DECISIONS, Policy
+
+RISK_DDL = (
+    "date date, grain string, request_uid string, user_uid string, email string, device_uid string, resource_uid string, "
+    "action string, sensitivity string, score double, decision string, decision_detail string, enforced boolean, "
+    "factors array<struct<name:string,observed:double,severity:double,weight:double,contribution:double,detail:string>>, "
+    "evidence array<struct<table:string,_event_id:string>>, policy_name string, policy_version string, "
+    "model_versions map<string,string>, features_version string"
+)
+DEVICE_FACTORS = ("new_device", "unmanaged_device", "edr_unhealthy")
+
+
+def _one(cond: Column) -> Column:
+    return F.when(cond, F.lit(1.0)).otherwise(F.lit(0.0))
+
+
+def _clip01(x: Column) -> Column:
+    return F.least(F.lit(1.0), F.greatest(F.lit(0.0), x))
+
+
+def device_posture(device_features: DataFrame) -> DataFrame:
+    """(device_uid, dev_new, dev_unmanaged, dev_edr_unhealthy) for tonight's devices."""
+    return device_features.select(
+        "device_uid", F.coalesce("new_device", F.lit(False)).alias("dev_new"),
+        (~F.coalesce("managed", F.lit(False))).alias("dev_unmanaged"),
+        (~F.coalesce("edr_healthy", F.lit(False)) & ~F.coalesce("ghost", F.lit(False))).alias("dev_edr_unhealthy"))
+
+
+def identity_signals(features: DataFrame, device_features: DataFrame, peers: DataFrame | None, behaviour: DataFrame | None) -> DataFrame:
+    """Features joined with tonight's model signals and the posture of the devices each identity used."""
+    used = device_features.select("device_uid", F.explode("users").alias("user_uid")).join(device_posture(device_features), "device_uid")
+    posture = used.groupBy("user_uid").agg(F.max(F.col("dev_edr_unhealthy").cast("int")).alias("edr_unhealthy_devices"))
+    df = features.join(posture, "user_uid", "left")
+    if peers is not None:
+        df = df.join(peers.select("user_uid", "outlier_score", F.col("model_version").alias("_peer_version")), "user_uid", "left")
+    else:
+        df = df.withColumn("outlier_score", F.lit(None).cast("double")).withColumn("_peer_version", F.lit(None).cast("string"))
+    if behaviour is not None:
+        df = df.join(behaviour.select("user_uid", "percentile", F.col("model_version").alias("_behaviour_version")), "user_uid", "left")
+    else:
+        df = df.withColumn("percentile", F.lit(None).cast("double")).withColumn("_behaviour_version", F.lit(None).cast("string"))
+    return df
+
+
+def factor_columns(p: Policy) -> dict[str, tuple[Column, Column, Column]]:
+    """factor -> (observed value, severity 0..1, detail) over an identity-signals row."""
+    c = F.col
+    num = lambda name: F.coalesce(c(name).cast("double"), F.lit(0.0))  # noqa: E731
+    defs: dict[str, tuple[Column, Column, Column]] = {
+        "new_device": (num("new_devices"), _one(num("new_devices") >= 1),
+                       F.concat(F.lit("new device(s): "), F.array_join(F.coalesce(c("new_device_uids"), F.array()), ", "))),
+        "unmanaged_device": (num("unmanaged_devices_used"), _one(num("unmanaged_devices_used") >= 1),
+                             F.lit("a device with no MDM record (or not managed)")),
+        "edr_unhealthy": (num("edr_unhealthy_devices"), _one(num("edr_unhealthy_devices") >= 1),
+                          F.lit("a device with no EDR sensor or a stale one")),
+        "impossible_travel": (num("impossible_travel_pairs"), _one(num("impossible_travel_pairs") >= 1),
+                              F.format_string("%d sign-in pair(s) at up to %.0f km/h", num("impossible_travel_pairs").cast("int"),
+                                              num("max_travel_kmh"))),
+        "known_bad_ip": (num("threat_intel_hits"), _one(num("threat_intel_hits") >= 1),
+                         F.concat(F.lit("source IP in "), F.array_join(F.coalesce(c("threat_intel_indicators"), F.array()), ", "))),
+        "rare_resource": (num("rare_resources"), _one(num("rare_resources") >= 1),
+                          F.concat(F.lit("first use, rare among peers: "),
+                                   F.array_join(F.coalesce(c("rare_resource_uids"), F.array()), ", "))),
+        "peer_outlier_entitlement": (num("outlier_score"), _clip01(num("outlier_score") / p.param("peer_outlier_entitlement", "full_at")),
+                                     F.format_string("peer-outlier score %.1f", num("outlier_score"))),
+        "behaviour_anomaly": (num("percentile"), _clip01((num("percentile") - p.param("behaviour_anomaly", "from_percentile"))
+                                                         / (100 - p.param("behaviour_anomaly", "from_percentile") + 1e-9)),
+                              F.format_string("behaviour at the %.1fth percentile", num("percentile"))),
+        "token_age": (num("max_token_age_hours"), F.when(num("max_token_age_hours") >= p.param("token_age", "from_hours"), _clip01(
+            num("max_token_age_hours") / p.param("token_age", "full_at"))).otherwise(0.0),
+                      F.format_string("session %.0f hours old", num("max_token_age_hours"))),
+        "dormant_account": (num("days_since_last_activity"),
+                            _one((num("events_total") > 0) & (num("days_since_last_activity") >= p.param("dormant_account", "from_days"))),
+                            F.format_string("active after %d idle days", num("days_since_last_activity").cast("int"))),
+        "activity_after_termination": (num("days_after_termination"), _one(F.coalesce(c("active_after_termination"), F.lit(False))),
+                                       F.format_string("active %d day(s) after termination", num("days_after_termination").cast("int"))),
+        "large_export": (num("export_bytes_ratio"), F.when(num("export_bytes_ratio") >= p.param("large_export", "from_ratio"), _clip01(
+            F.log(num("export_bytes_ratio")) / math.log(max(p.param("large_export", "full_at"), 1.0001)))).otherwise(0.0),
+                         F.format_string("exported %,.0f bytes, %.0fx own baseline", num("export_bytes"), num("export_bytes_ratio"))),
+        "mfa_denial_burst": (num("mfa_denials"), _one(num("mfa_denials") >= p.param("mfa_denial_burst", "from_count")),
+                             F.format_string("%d MFA denials", num("mfa_denials").cast("int"))),
+        "iam_burst": (num("iam_actions"), _one((num("iam_actions") >= p.param("iam_burst", "min_count")) & (
+            (num("iam_actions") + 1) / (num("iam_actions_baseline") + 1) >= p.param("iam_burst", "from_ratio"))),
+                      F.format_string("%d IAM calls vs own baseline %.1f", num("iam_actions").cast("int"), num("iam_actions_baseline"))),
+        "long_lived_key_new_network": (num("long_lived_key_new_network_uses"), _one(num("long_lived_key_new_network_uses") >= 1),
+                                       F.format_string("%d long-lived key call(s) from a new network",
+                                                       num("long_lived_key_new_network_uses").cast("int"))),
+        "off_hours_sensitive": (num("off_hours_share"), _one((num("off_hours_share") >= p.param("off_hours_sensitive", "from_share"))
+                                                             & (num("sensitive_accesses") > 0)),
+                                F.format_string("%.0f%% of activity off-hours, %d sensitive accesses", num("off_hours_share") * 100,
+                                                num("sensitive_accesses").cast("int"))),
+    }
+    return {k: v for k, v in defs.items() if k in p.weights}
+
+
+def _factor_array(p: Policy, overrides: dict[str, tuple[Column, Column, Column]], multiplier: Column) -> Column:
+    defs = {**factor_columns(p), **overrides}
+    items = [F.struct(F.lit(name).alias("name"), obs.alias("observed"), sev.alias("severity"), F.lit(p.weights[name]).alias("weight"),
+                      (F.lit(p.weights[name]) * sev * multiplier).alias("contribution"), detail.alias("detail"))
+             for name, (obs, sev, detail) in defs.items()]
+    return F.filter(F.array(*items), lambda f: f["contribution"] > 0)
+
+
+def _finish(df: DataFrame, p: Policy, action: Column, resource: Column) -> DataFrame:
+    """Score (capped at 100, contributions scaled to add up to it), ladder decision, overrides."""
+    total = F.aggregate("_factors", F.lit(0.0), lambda acc, f: acc + f["contribution"])
+    scale = F.when(total > 100, F.lit(100.0) / total).otherwise(F.lit(1.0))
+    df = df.withColumn("_scale", scale).withColumn("factors", F.array_sort(
+        F.transform("_factors", lambda f: f.withField("contribution", f["contribution"] * F.col("_scale"))),
+        lambda a, b: F.when(a["contribution"] > b["contribution"], -1).when(a["contribution"] < b["contribution"], 1).otherwise(0)))
+    df = df.withColumn("score", F.round(F.least(F.lit(100.0), total), 4))
+    rank = F.lit(0)
+    for i, d in enumerate(DECISIONS[1:], start=1):
+        rank = F.when(F.col("score") >= p.ladder[d], F.lit(i)).otherwise(rank)
+    detail = F.lit(None).cast("string")
+    names = F.transform("factors", lambda f: f["name"])
+    for o in sorted(p.overrides, key=lambda o: DECISIONS.index(o.decision)):  # strictest last, so it wins
+        cond = F.lit(True)
+        if o.action:
+            cond = cond & (action == o.action)
+        if o.resource:
+            cond = cond & (resource == o.resource)
+        if o.factors_any:
+            cond = cond & F.arrays_overlap(names, F.array(*[F.lit(x) for x in o.factors_any]))
+        stricter = cond & (F.lit(DECISIONS.index(o.decision)) >= rank)
+        detail = F.when(stricter, F.lit(o.detail)).otherwise(detail)
+        rank = F.when(stricter, F.lit(DECISIONS.index(o.decision))).otherwise(rank)
+    decision = F.element_at(F.array(*[F.lit(d) for d in DECISIONS]), rank + 1)
+    return df.withColumn("decision", decision).withColumn("decision_detail", F.coalesce(detail, F.regexp_replace(decision, "_", " ")))
+
+
+def _enforced(p: Policy, email: Column, department: Column) -> Column:
+    """Monitor-only policies enforce nothing; a pilot enforces only its departments and emails."""
+    if p.mode == "monitor":
+        return F.lit(False)
+    if not (p.pilot_departments or p.pilot_emails):
+        return F.lit(True)
+    inside = F.lit(False)
+    if p.pilot_emails:
+        inside = inside | F.lower(email).isin(*p.pilot_emails)
+    if p.pilot_departments:
+        inside = inside | department.isin(*p.pilot_departments)
+    return F.coalesce(inside, F.lit(False))
+
+
+def _common(df: DataFrame, night: dt.date, p: Policy) -> DataFrame:
+    versions = F.create_map(F.lit("behaviour"), F.coalesce("_behaviour_version", F.lit("not scored")),
+                            F.lit("peer_groups"), F.coalesce("_peer_version", F.lit("not scored")))
+    return df.withColumn("date", F.lit(night)).withColumn("policy_name", F.lit(p.name)).withColumn(
+        "policy_version", F.lit(p.version)).withColumn("model_versions", versions).withColumn(
+        "enforced", _enforced(p, F.col("email"), F.col("department"))).withColumn("features_version", F.col("_features_version"))
+
+
+def identity_day(night: dt.date, signals: DataFrame, p: Policy) -> DataFrame:
+    """One row per identity: its night's factors, score and decision."""
+    df = signals.withColumn("_factors", _factor_array(p, {}, F.lit(1.0)))
+    df = _finish(df, p, F.lit(None).cast("string"), F.lit(None).cast("string"))
+    return _common(df, night, p).select(
+        "date", F.lit("identity_day").alias("grain"), F.lit(None).cast("string").alias("request_uid"), "user_uid", "email",
+        F.lit(None).cast("string").alias("device_uid"), F.lit(None).cast("string").alias("resource_uid"),
+        F.lit(None).cast("string").alias("action"), F.lit(None).cast("string").alias("sensitivity"), "score", "decision",
+        "decision_detail", "enforced", "factors", F.array().cast("array<struct<table:string,_event_id:string>>").alias("evidence"),
+        "policy_name", "policy_version", "model_versions", "features_version")
+
+
+def sensitive_requests(auth: DataFrame, api: DataFrame, store: DataFrame, resources: DataFrame, sensitive: tuple[str, ...]) -> DataFrame:
+    """Tonight's sensitive requests: accesses to high or critical resources, exports, role assumptions."""
+    sens = resources.select("resource_uid", F.lower("sensitivity").alias("sensitivity"))
+    cols = ("user_uid", "time", "device_uid", "resource_uid", "_event_id")
+    exports = store.where(F.lower(F.coalesce("activity_name", F.lit(""))) == "export").select(
+        *cols, F.lit("export").alias("action"), F.lit("datastore_activity").alias("table"))
+    reads = store.where(F.lower(F.coalesce("activity_name", F.lit(""))) != "export").select(
+        *cols, F.lit("access").alias("action"), F.lit("datastore_activity").alias("table"))
+    logons = auth.where(F.col("activity_id") == 1).select(*cols, F.lit("access").alias("action"), F.lit("authentication").alias("table"))
+    roles = api.where(F.coalesce(F.col("api_operation"), F.lit("")).startswith("AssumeRole")).select(
+        *cols, F.lit("role_assumption").alias("action"), F.lit("api_activity").alias("table"))
+    req = exports.unionByName(reads).unionByName(logons).unionByName(roles).where(F.col("user_uid").isNotNull()).join(
+        sens, "resource_uid", "left")
+    keep = (F.col("action") != "access") | F.col("sensitivity").isin(*sensitive)
+    return req.where(keep).withColumn("request_uid", F.concat_ws(":", "table", "_event_id"))
+
+
+def requests(night: dt.date, reqs: DataFrame, signals: DataFrame, device_features: DataFrame, p: Policy) -> DataFrame:
+    """One row per sensitive request: the identity's night, with the device factors of *this*
+    request's device and the resource's sensitivity multiplier."""
+    mult = F.create_map(*[x for kv in p.sensitivity.items() for x in (F.lit(kv[0]), F.lit(kv[1]))])
+    df = reqs.join(device_posture(device_features), "device_uid", "left").join(signals, "user_uid")
+    unknown_device = F.col("device_uid").isNull()
+    dev: dict[str, tuple[Column, Column, Column]] = {
+        "new_device": (_one(F.coalesce("dev_new", F.lit(False))), _one(F.coalesce("dev_new", F.lit(False))),
+                       F.concat(F.lit("request from new device "), F.coalesce("device_uid", F.lit("?")))),
+        "unmanaged_device": (_one(F.coalesce("dev_unmanaged", unknown_device)), _one(F.coalesce("dev_unmanaged", unknown_device)),
+                             F.concat(F.lit("request from a device with no MDM record: "), F.coalesce("device_uid", F.lit("unknown")))),
+        "edr_unhealthy": (_one(F.coalesce("dev_edr_unhealthy", unknown_device)), _one(F.coalesce("dev_edr_unhealthy", unknown_device)),
+                          F.concat(F.lit("request from a device with no healthy EDR sensor: "), F.coalesce("device_uid", F.lit("unknown")))),
+    }
+    dev = {k: v for k, v in dev.items() if k in p.weights}
+    if "large_export" in p.weights:  # an export factor belongs to export requests only
+        obs, sev, det = factor_columns(p)["large_export"]
+        dev["large_export"] = (obs, F.when(F.col("action") == "export", sev).otherwise(0.0), det)
+    df = df.withColumn("_factors", _factor_array(p, dev, F.coalesce(F.try_element_at(mult, F.col("sensitivity")), F.lit(1.0))))
+    df = _finish(df, p, F.col("action"), F.col("resource_uid"))
+    evidence = F.array(F.struct(F.col("table").alias("table"), F.col("_event_id").alias("_event_id")))
+    return _common(df, night, p).select(
+        "date", F.lit("request").alias("grain"), "request_uid", "user_uid", "email", "device_uid", "resource_uid", "action",
+        "sensitivity", "score", "decision", "decision_detail", "enforced", "factors", evidence.alias("evidence"), "policy_name",
+        "policy_version", "model_versions", "features_version")

@@ -1,0 +1,60 @@
+"""Policy as code: the shipped policy validates; a bad one is refused with its line and reason, and
+the previous policy stays in force."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from jobs.risk import build as RB
+from jobs.risk.policy import CURRENT, PolicyError, load, parse
+from jobs.silver.build import Night
+from jobs.silver.config import load as load_silver
+
+
+def test_shipped_policy_is_valid_and_versioned_by_content():
+    p = load()
+    version, digest = p.version.split("+")
+    assert version == "2026.11.1" and len(digest) == 12
+    assert parse(CURRENT.read_text() + "\n# a comment changes the hash\n", CURRENT).version != p.version
+    assert p.ladder["step_up"] < p.ladder["deny"] and p.weights["known_bad_ip"] > 0
+
+
+def test_bad_policy_is_refused_with_line_and_reason(tmp_path):
+    text = CURRENT.read_text()
+    bad = text.replace("new_device: {weight: 10}", "new_device: {weight: heavy}").replace(
+        "  deny: 80", "  deny: 50").replace("decision: deny\n", "decision: block\n", 1)
+    path = tmp_path / "bad.yaml"
+    path.write_text(bad)
+    with pytest.raises(PolicyError) as e:
+        load(path)
+    msg = str(e.value)
+    lines = bad.splitlines()
+    weight_line = next(i for i, s in enumerate(lines, 1) if "weight: heavy" in s)
+    block_line = next(i for i, s in enumerate(lines, 1) if "decision: block" in s)
+    assert f"bad.yaml:{weight_line}: factors.new_device.weight: must be a number from 0 to 100, got 'heavy'" in msg
+    assert f"bad.yaml:{block_line}: overrides[0].decision: must be one of" in msg
+    assert "ladder: thresholds must increase" in msg
+
+
+def test_unknown_factor_and_missing_parameter_are_named(tmp_path):
+    path = tmp_path / "p.yaml"
+    path.write_text(CURRENT.read_text().replace("token_age: {weight: 5, from_hours: 12, full_at: 72}", "token_age: {weight: 5}")
+                    .replace("  rare_resource:", "  rare_resourse:"))
+    msg = str(pytest.raises(PolicyError, load, path).value)
+    assert "factors.rare_resourse: unknown factor" in msg and "factors.token_age.from_hours: required" in msg
+
+
+def test_previous_policy_stays_in_force_when_the_file_breaks(spark, tmp_path):
+    n = Night(spark, str(tmp_path / "lake"), dt.date(2026, 11, 3), load_silver())
+    good = tmp_path / "current.yaml"
+    good.write_text(CURRENT.read_text())
+    first = RB.policy_in_force(n, good)
+    assert first.refused is None
+    good.write_text(CURRENT.read_text().replace("deny: 80", "deny: lots"))
+    kept = RB.policy_in_force(n, good)
+    assert kept.policy.version == first.policy.version and "ladder.deny: must be a number" in (kept.refused or "")
+    with pytest.raises(PolicyError, match="no earlier accepted policy"):
+        RB.policy_in_force(Night(spark, str(tmp_path / "other"), n.night, load_silver()), Path(good))
