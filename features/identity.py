@@ -95,7 +95,7 @@ def _hist(hours: Column) -> Column:
     return F.transform(F.sequence(F.lit(0), F.lit(HOURS - 1)), lambda h: F.size(F.filter(hours, lambda x: x == h)).cast("double"))
 
 
-def _priv_role(arn: Column, privileged_policies: tuple[str, ...]) -> Column:
+def privileged_role(arn: Column, privileged_policies: tuple[str, ...]) -> Column:
     pattern = "|".join(privileged_policies) or "^$"
     return F.coalesce(arn, F.lit("")).rlike(f"(?i)role/(?:.*/)?[^/]*({pattern})")
 
@@ -129,7 +129,7 @@ def daily_activity(events: DataFrame, auth: DataFrame, api: DataFrame, store: Da
         F.sum(mfa_ok.cast("long")).alias("_mfa_ok"),
     ).withColumn("mfa_other", F.col("_mfa_ok") - F.col("mfa_phishing_resistant") - F.col("mfa_push") - F.col("mfa_sms")).drop("_mfa_ok")
     iam = F.lower(F.coalesce("api_service", F.lit(""))).startswith("iam")
-    priv = (_priv_role(F.col("assumed_role_arn"), privileged_policies) | _priv_role(F.col("principal_arn"), privileged_policies)) & ~F.coalesce(
+    priv = (privileged_role(F.col("assumed_role_arn"), privileged_policies) | privileged_role(F.col("principal_arn"), privileged_policies)) & ~F.coalesce(
         "is_read_only", F.lit(False))
     lk = F.coalesce("is_long_lived_key", F.lit(False))
     ap = api.where(F.col("user_uid").isNotNull()).withColumn("network", _network(F.col("src_ip"))).groupBy("user_uid").agg(
@@ -156,7 +156,7 @@ def daily_activity(events: DataFrame, auth: DataFrame, api: DataFrame, store: Da
     return ev.join(au, "user_uid", "left").join(ap, "user_uid", "left").join(ds, "user_uid", "left").join(used, "user_uid", "left")
 
 
-def _haversine_km(lat1: Column, lon1: Column, lat2: Column, lon2: Column) -> Column:
+def haversine_km(lat1: Column, lon1: Column, lat2: Column, lon2: Column) -> Column:
     r = F.radians
     a = F.pow(F.sin((r(lat2) - r(lat1)) / 2), 2) + F.cos(r(lat1)) * F.cos(r(lat2)) * F.pow(F.sin((r(lon2) - r(lon1)) / 2), 2)
     return F.lit(2 * EARTH_RADIUS_KM) * F.asin(F.sqrt(F.least(F.lit(1.0), a)))
@@ -174,7 +174,7 @@ def travel(auth: DataFrame, baseline_prev: DataFrame, cfg: FeatureConfig) -> Dat
     w = Window.partitionBy("user_uid").orderBy("time", "lat", "lon")
     seq = pts.unionByName(prior).select(
         "*", F.lag("time").over(w).alias("t0"), F.lag("lat").over(w).alias("lat0"), F.lag("lon").over(w).alias("lon0"))
-    km = _haversine_km(F.col("lat0"), F.col("lon0"), F.col("lat"), F.col("lon"))
+    km = haversine_km(F.col("lat0"), F.col("lon0"), F.col("lat"), F.col("lon"))
     hours = F.greatest((F.col("time").cast("double") - F.col("t0").cast("double")) / 3600.0, F.lit(1.0 / 60))
     seq = seq.withColumn("km", km).withColumn("kmh", F.when(F.col("t0").isNotNull(), F.col("km") / hours))
     impossible = (F.col("km") >= cfg.travel_min_distance_km) & (F.col("kmh") > cfg.travel_max_kmh)

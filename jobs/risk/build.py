@@ -89,10 +89,20 @@ def score_night(n: Night, p: Policy) -> DataFrame:
     """Both grains of the night under policy `p` (not written)."""
     feats = n.silver(IDENTITY_FEATURES_DAILY)
     devs = n.silver(DEVICE_FEATURES_DAILY)
-    signals = S.identity_signals(feats, devs, _optional(n, PEER_OUTLIERS.path(n.lake)), _optional(n, BEHAVIOUR_SCORES.path(n.lake)))
-    signals = signals.localCheckpoint()
-    reqs = S.sensitive_requests(tonight_events(n, "authentication"), tonight_events(n, "api_activity"),
-                                tonight_events(n, "datastore_activity"), n.silver(silver("resources")), load_features().sensitive_levels)
+    fcfg = load_features()
+    auth, api, store = tonight_events(n, "authentication"), tonight_events(n, "api_activity"), tonight_events(n, "datastore_activity")
+    changes = None
+    for t in ("account_change", "entitlement_change"):
+        if delta_io.exists(n.spark, silver(t).path(n.lake)):
+            part = tonight_events(n, t).select("user_uid", "time", "_event_id", "vendor_event_type", F.lit(t).alias("_table"))
+            changes = part if changes is None else changes.unionByName(part)
+    if changes is None:
+        changes = n.spark.createDataFrame([], "user_uid string, time timestamp, _event_id string, vendor_event_type string, _table string")
+    steps = S.sequence_steps(auth, api, store, changes, feats, devs, n.cfg.privileged_policies, fcfg.travel_max_kmh,
+                             fcfg.travel_min_distance_km)
+    signals = S.identity_signals(feats, devs, _optional(n, PEER_OUTLIERS.path(n.lake)), _optional(n, BEHAVIOUR_SCORES.path(n.lake)),
+                                 S.sequence_hits(steps, p)).localCheckpoint()
+    reqs = S.sensitive_requests(auth, api, store, n.silver(silver("resources")), fcfg.sensitive_levels)
     both = S.identity_day(n.night, signals, p).unionByName(S.requests(n.night, reqs, signals, devs, p))
     return conform(both, S.RISK_DDL)
 

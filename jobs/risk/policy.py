@@ -32,6 +32,11 @@ FACTORS: dict[str, dict[str, bool]] = {
 }
 
 
+# Steps a sequence can chain (score.sequence_steps defines each from tonight's silver events).
+STEPS = ("impossible_travel", "privileged_role_assumption", "new_or_unmanaged_device_signin", "sensitive_export",
+         "oauth_consent_or_mfa_enrollment", "token_use", "privilege_escalation")
+
+
 class PolicyError(ValueError):
     """A policy that cannot be used: `file:line: key: reason` for each problem."""
 
@@ -47,6 +52,14 @@ class Override:
 
 
 @dataclass(frozen=True)
+class Sequence:
+    name: str
+    steps: tuple[str, ...]
+    within_hours: float
+    weight: float
+
+
+@dataclass(frozen=True)
 class Policy:
     name: str
     version: str  # human version + content hash
@@ -56,6 +69,7 @@ class Policy:
     sensitivity: dict[str, float]
     ladder: dict[str, float]
     overrides: tuple[Override, ...] = ()
+    sequences: tuple[Sequence, ...] = ()
     pilot_departments: tuple[str, ...] = ()
     pilot_emails: tuple[str, ...] = ()
     text: str = field(default="", repr=False)
@@ -107,7 +121,7 @@ def parse(text: str, path: Path) -> Policy:
     if not isinstance(root, yaml.MappingNode):
         raise PolicyError(f"{path}:1: a policy is a mapping of name, version, factors, sensitivity, ladder, overrides")
     top = _mapping(root)
-    allowed = {"name", "version", "mode", "pilot", "factors", "sensitivity", "ladder", "overrides"}
+    allowed = {"name", "version", "mode", "pilot", "factors", "sensitivity", "ladder", "overrides", "sequences"}
     for k, (kn, _) in top.items():
         if k not in allowed:
             c.fail(kn, k, f"unknown key (allowed: {', '.join(sorted(allowed))})")
@@ -186,6 +200,27 @@ def parse(text: str, path: Path) -> Policy:
                 detail=str(o["detail"][1].value) if "detail" in o else decision.replace("_", " "), action=action,
                 resource=str(when["resource"][1].value) if "resource" in when else None, factors_any=anyf))
 
+    sequences = []
+    if "sequences" in top:
+        node = top["sequences"][1]
+        if not isinstance(node, yaml.SequenceNode):
+            c.fail(node, "sequences", "must be a list")
+        for i, item in enumerate(node.value if isinstance(node, yaml.SequenceNode) else []):
+            q = _mapping(item)
+            key = f"sequences[{i}]"
+            for req in ("name", "steps", "within_hours", "weight"):
+                if req not in q:
+                    c.fail(item, f"{key}.{req}", "required")
+            steps = _strings(c, q["steps"][1], f"{key}.steps") if "steps" in q else ()
+            if "steps" in q and not 2 <= len(steps) <= 3:
+                c.fail(q["steps"][1], f"{key}.steps", "a sequence chains 2 or 3 steps")
+            for st in steps:
+                if st not in STEPS:
+                    c.fail(q["steps"][1], f"{key}.steps", f"unknown step {st!r} (known: {', '.join(STEPS)})")
+            sequences.append(Sequence(
+                str(q["name"][1].value) if "name" in q else key, steps,
+                _number(c, q["within_hours"][1], f"{key}.within_hours", 0.01, 24 * 7) if "within_hours" in q else 1.0,
+                _number(c, q["weight"][1], f"{key}.weight", 0, 100) if "weight" in q else 0.0))
     pilot = _mapping(top["pilot"][1]) if "pilot" in top else {}
     depts = _strings(c, pilot["departments"][1], "pilot.departments") if "departments" in pilot else ()
     emails = _strings(c, pilot["emails"][1], "pilot.emails") if "emails" in pilot else ()
@@ -193,7 +228,7 @@ def parse(text: str, path: Path) -> Policy:
         raise PolicyError("policy refused:\n  " + "\n  ".join(c.problems))
     digest = hashlib.sha256(text.encode()).hexdigest()[:12]
     return Policy(scalar("name"), f"{scalar('version')}+{digest}", mode, weights, params, sensitivity, ladder, tuple(overrides),
-                  depts, tuple(e.lower() for e in emails), text)
+                  tuple(sequences), depts, tuple(e.lower() for e in emails), text)
 
 
 def load(path: str | Path | None = None) -> Policy:

@@ -14,7 +14,9 @@ import math
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
+from pyspark.sql.window import Window
 
+from features.identity import haversine_km, privileged_role
 from jobs.risk.policy import DECISIONS, Policy
 
 RISK_DDL = (
@@ -43,8 +45,9 @@ def device_posture(device_features: DataFrame) -> DataFrame:
         (~F.coalesce("edr_healthy", F.lit(False)) & ~F.coalesce("ghost", F.lit(False))).alias("dev_edr_unhealthy"))
 
 
-def identity_signals(features: DataFrame, device_features: DataFrame, peers: DataFrame | None, behaviour: DataFrame | None) -> DataFrame:
-    """Features joined with tonight's model signals and the posture of the devices each identity used."""
+def identity_signals(features: DataFrame, device_features: DataFrame, peers: DataFrame | None, behaviour: DataFrame | None,
+                     sequences: DataFrame | None = None) -> DataFrame:
+    """Features joined with tonight's model signals, sequences and the posture of the devices each identity used."""
     used = device_features.select("device_uid", F.explode("users").alias("user_uid")).join(device_posture(device_features), "device_uid")
     posture = used.groupBy("user_uid").agg(F.max(F.col("dev_edr_unhealthy").cast("int")).alias("edr_unhealthy_devices"))
     df = features.join(posture, "user_uid", "left")
@@ -56,7 +59,82 @@ def identity_signals(features: DataFrame, device_features: DataFrame, peers: Dat
         df = df.join(behaviour.select("user_uid", "percentile", F.col("model_version").alias("_behaviour_version")), "user_uid", "left")
     else:
         df = df.withColumn("percentile", F.lit(None).cast("double")).withColumn("_behaviour_version", F.lit(None).cast("string"))
+    if sequences is not None:
+        df = df.join(sequences, "user_uid", "left")
+    else:
+        df = df.withColumn("_sequences", F.lit(None).cast(SEQ_DDL))
     return df
+
+
+ESCALATIONS = ("AttachRolePolicy", "AttachUserPolicy", "PutRolePolicy", "PutUserPolicy", "AddUserToGroup", "CreateAccessKey",
+               "UpdateAssumeRolePolicy", "CreateLoginProfile")
+SEQ_DDL = "array<struct<name:string,weight:double,detail:string,events:array<struct<table:string,_event_id:string>>>>"
+
+
+def sequence_steps(auth: DataFrame, api: DataFrame, store: DataFrame, changes: DataFrame, features: DataFrame,
+                   device_features: DataFrame, privileged_policies: tuple[str, ...], max_kmh: float, min_km: float) -> DataFrame:
+    """(user_uid, step, time, table, _event_id): tonight's events that can be a step of a sequence."""
+    cols = ("user_uid", "time", "_event_id")
+    logon = auth.where((F.col("activity_id") == 1) & (F.col("status") == "Success") & F.col("user_uid").isNotNull())
+    w = Window.partitionBy("user_uid").orderBy("time", "_event_id")
+    geo = logon.where(F.col("src_lat").isNotNull()).select(
+        *cols, F.col("src_lat").cast("double").alias("lat"), F.col("src_lon").cast("double").alias("lon"))
+    geo = geo.select("*", F.lag("time").over(w).alias("t0"), F.lag("lat").over(w).alias("lat0"), F.lag("lon").over(w).alias("lon0"))
+    km = haversine_km(F.col("lat0"), F.col("lon0"), F.col("lat"), F.col("lon"))
+    hours = F.greatest((F.col("time").cast("double") - F.col("t0").cast("double")) / 3600.0, F.lit(1.0 / 60))
+    travel = geo.where(F.col("t0").isNotNull() & (km >= min_km) & (km / hours > max_kmh)).select(
+        *cols, F.lit("impossible_travel").alias("step"), F.lit("authentication").alias("table"))
+    api_ok = api.where(F.col("user_uid").isNotNull())
+    op = F.coalesce(F.col("api_operation"), F.lit(""))
+    role = api_ok.where(op.startswith("AssumeRole") & privileged_role(F.col("assumed_role_arn"), privileged_policies)).select(
+        *cols, F.lit("privileged_role_assumption").alias("step"), F.lit("api_activity").alias("table"))
+    new_devs = features.select("user_uid", F.explode_outer("new_device_uids").alias("device_uid")).where(F.col("device_uid").isNotNull())
+    unmanaged = device_features.where(~F.coalesce("managed", F.lit(False))).select("device_uid")
+    risky = new_devs.select("device_uid").unionByName(unmanaged).distinct()
+    dev = logon.join(F.broadcast(risky), "device_uid").select(*cols, F.lit("new_or_unmanaged_device_signin").alias("step"),
+                                                            F.lit("authentication").alias("table"))
+    export = store.where(F.col("user_uid").isNotNull() & (F.lower(F.coalesce("activity_name", F.lit(""))) == "export")).select(
+        *cols, F.lit("sensitive_export").alias("step"), F.lit("datastore_activity").alias("table"))
+    et = F.lower(F.coalesce("vendor_event_type", F.lit("")))
+    enrol = changes.where(F.col("user_uid").isNotNull() & (et.contains("consent") | et.contains("mfa.factor.activate")
+                                                            | et.contains("registered security info"))).select(
+        *cols, F.lit("oauth_consent_or_mfa_enrollment").alias("step"), F.col("_table").alias("table"))
+    token = api_ok.where(~op.startswith("AssumeRole")).select(*cols, F.lit("token_use").alias("step"), F.lit("api_activity").alias("table"))
+    esc = api_ok.where(op.isin(*ESCALATIONS) & F.col("error_code").isNull()).select(
+        *cols, F.lit("privilege_escalation").alias("step"), F.lit("api_activity").alias("table"))
+    out = travel
+    for part in (role, dev, export, enrol, token, esc):
+        out = out.unionByName(part)
+    return out
+
+
+def sequence_hits(steps: DataFrame, p: Policy) -> DataFrame:
+    """(user_uid, _sequences): for each policy sequence an identity completed tonight (steps in order,
+    all within the window of the first), the earliest such chain with its events."""
+    empty = steps.sparkSession.createDataFrame([], f"user_uid string, _sequences {SEQ_DDL}")
+    hits = None
+    for q in p.sequences:
+        chain = None
+        for k, st in enumerate(q.steps):
+            s = steps.where(F.col("step") == st).select("user_uid", F.col("time").alias(f"t{k}"), F.col("table").alias(f"tb{k}"),
+                                                         F.col("_event_id").alias(f"e{k}"))
+            if chain is None:
+                chain = s
+                continue
+            chain = chain.join(s, "user_uid").where((F.col(f"t{k}") >= F.col(f"t{k - 1}")) & (F.col(f"e{k}") != F.col(f"e{k - 1}"))
+                                                    & (F.col(f"t{k}") <= F.col("t0") + F.expr(f"INTERVAL {int(q.within_hours * 60)} MINUTES")))
+        assert chain is not None
+        n = len(q.steps)
+        events = F.array(*[F.struct(F.col(f"tb{k}").alias("table"), F.col(f"e{k}").alias("_event_id")) for k in range(n)])
+        detail = F.concat(F.lit(" then ".join(st.replace("_", " ") for st in q.steps) + f" within {q.within_hours:g}h: "),
+                          F.concat_ws(" -> ", *[F.concat(F.col(f"tb{k}"), F.lit(":"), F.col(f"e{k}")) for k in range(n)]))
+        first = chain.groupBy("user_uid").agg(F.min_by(F.struct(F.lit(q.name).alias("name"), F.lit(float(q.weight)).alias("weight"),
+                                                                detail.alias("detail"), events.alias("events")),
+                                                       F.struct(*[F.col(f"t{k}") for k in range(n)])).alias("hit"))
+        hits = first if hits is None else hits.unionByName(first)
+    if hits is None:
+        return empty
+    return hits.groupBy("user_uid").agg(F.collect_list("hit").alias("_sequences"))
 
 
 def factor_columns(p: Policy) -> dict[str, tuple[Column, Column, Column]]:
@@ -110,12 +188,21 @@ def factor_columns(p: Policy) -> dict[str, tuple[Column, Column, Column]]:
     return {k: v for k, v in defs.items() if k in p.weights}
 
 
-def _factor_array(p: Policy, overrides: dict[str, tuple[Column, Column, Column]], multiplier: Column) -> Column:
+def _factor_array(p: Policy, overrides: dict[str, tuple[Column, Column, Column]], multiplier: Column,
+                  request_uid: Column | None = None) -> Column:
+    """Every factor with a positive contribution, sequences included (for a request: the chains its
+    event is part of)."""
     defs = {**factor_columns(p), **overrides}
     items = [F.struct(F.lit(name).alias("name"), obs.alias("observed"), sev.alias("severity"), F.lit(p.weights[name]).alias("weight"),
                       (F.lit(p.weights[name]) * sev * multiplier).alias("contribution"), detail.alias("detail"))
              for name, (obs, sev, detail) in defs.items()]
-    return F.filter(F.array(*items), lambda f: f["contribution"] > 0)
+    seqs = F.coalesce(F.col("_sequences"), F.array().cast(SEQ_DDL))
+    if request_uid is not None:
+        seqs = F.filter(seqs, lambda q: F.exists(q["events"], lambda e: F.concat(e["table"], F.lit(":"), e["_event_id"]) == request_uid))
+    seq_items = F.transform(seqs, lambda q: F.struct(
+        F.concat(F.lit("sequence:"), q["name"]).alias("name"), F.lit(1.0).alias("observed"), F.lit(1.0).alias("severity"),
+        q["weight"].alias("weight"), (q["weight"] * multiplier).alias("contribution"), q["detail"].alias("detail")))
+    return F.filter(F.concat(F.array(*items), seq_items), lambda f: f["contribution"] > 0)
 
 
 def _finish(df: DataFrame, p: Policy, action: Column, resource: Column) -> DataFrame:
@@ -176,7 +263,9 @@ def identity_day(night: dt.date, signals: DataFrame, p: Policy) -> DataFrame:
         "date", F.lit("identity_day").alias("grain"), F.lit(None).cast("string").alias("request_uid"), "user_uid", "email",
         F.lit(None).cast("string").alias("device_uid"), F.lit(None).cast("string").alias("resource_uid"),
         F.lit(None).cast("string").alias("action"), F.lit(None).cast("string").alias("sensitivity"), "score", "decision",
-        "decision_detail", "enforced", "factors", F.array().cast("array<struct<table:string,_event_id:string>>").alias("evidence"),
+        "decision_detail", "enforced", "factors",
+        F.coalesce(F.flatten(F.transform(F.coalesce(F.col("_sequences"), F.array().cast(SEQ_DDL)), lambda q: q["events"])),
+                   F.array().cast("array<struct<table:string,_event_id:string>>")).alias("evidence"),
         "policy_name", "policy_version", "model_versions", "features_version")
 
 
@@ -215,7 +304,8 @@ def requests(night: dt.date, reqs: DataFrame, signals: DataFrame, device_feature
     if "large_export" in p.weights:  # an export factor belongs to export requests only
         obs, sev, det = factor_columns(p)["large_export"]
         dev["large_export"] = (obs, F.when(F.col("action") == "export", sev).otherwise(0.0), det)
-    df = df.withColumn("_factors", _factor_array(p, dev, F.coalesce(F.try_element_at(mult, F.col("sensitivity")), F.lit(1.0))))
+    df = df.withColumn("_factors", _factor_array(p, dev, F.coalesce(F.try_element_at(mult, F.col("sensitivity")), F.lit(1.0)),
+                                                 F.col("request_uid")))
     df = _finish(df, p, F.col("action"), F.col("resource_uid"))
     evidence = F.array(F.struct(F.col("table").alias("table"), F.col("_event_id").alias("_event_id")))
     return _common(df, night, p).select(

@@ -36,7 +36,11 @@ def test_worked_example_new_unmanaged_device_large_export_is_denied_with_its_rea
     assert row is not None, "the export must be scored as a sensitive request"
     assert row["email"] == "erin@example.com" and row["action"] == "export" and row["device_uid"] == "dev-y"
     assert row["decision"] == "deny" and row["decision_detail"] == "deny export; re-authenticate on a managed device"
-    assert [f["name"] for f in row["factors"]] == ["large_export", "unmanaged_device", "edr_unhealthy", "new_device"]
+    assert [f["name"] for f in row["factors"]] == ["large_export", "sequence:new_or_unmanaged_device_then_sensitive_export",
+                                                   "unmanaged_device", "edr_unhealthy", "new_device"]
+    chain = row["factors"][1]["detail"]
+    assert chain.startswith("new or unmanaged device signin then sensitive export within 12h: authentication:auth-erin")
+    assert chain.endswith(f"-> datastore_activity:{O.WORKED_EXAMPLE_EXPORT}")
     assert row["policy_version"] == inforce.policy.version and row["enforced"] is True
     assert row["evidence"][0]["_event_id"] == O.WORKED_EXAMPLE_EXPORT and row["evidence"][0]["table"] == "datastore_activity"
 
@@ -65,18 +69,19 @@ def test_identity_day_grain_covers_every_identity_with_readable_factors(risk):
 def test_canary_of_one_changed_weight_reports_exactly_the_affected_decisions(risk, tmp_path):
     n, df, inforce = risk
     path = tmp_path / "next.yaml"
-    path.write_text(CURRENT.read_text().replace("new_device: {weight: 10}", "new_device: {weight: 40}"))
+    path.write_text(CURRENT.read_text().replace("rare_resource: {weight: 10}", "rare_resource: {weight: 25}"))
     candidate = load(path)
     written, summary = RB.canary(n, candidate, inforce.policy)
-    # Independently: exactly the rows that carry the new_device factor change score.
+    # Independently: exactly the rows that carry the rare_resource factor change score
     # (a row already at the cap of 100 stays at 100).
     carrying = {(r["request_uid"] or f"identity_day:{r['user_uid']}") for r in df.collect()
-                if "new_device" in {f["name"] for f in r["factors"]} and r["score"] < 100}
+                if "rare_resource" in {f["name"] for f in r["factors"]} and r["score"] < 100}
     rows = written.collect()
     assert {r["key"] for r in rows} == carrying and carrying
     assert all(r["score_delta"] > 0 for r in rows)
     assert summary["changed_decisions"] == sum(1 for r in rows if r["change"] != "score only")
-    assert set(summary["users_affected"]) <= {"alice@example.com", "erin@example.com"}
+    assert set(summary["users_affected"]) <= {"bob@example.com"}
+    assert any(r["grain"] == "identity_day" and r["email"] == "bob@example.com" for r in rows)
     stored = delta_io.read(n.spark, POLICY_CANARY.path(n.lake)).where(F.col("candidate_policy_version") == candidate.version)
     assert stored.count() == len(rows)
 

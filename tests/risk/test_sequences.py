@@ -1,0 +1,50 @@
+"""Sequence detection: ordered steps of one identity within the window of the first step."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from jobs.risk import score as S
+from jobs.risk.policy import CURRENT, parse
+
+T0 = dt.datetime(2026, 11, 3, 9, 0)
+STEPS = "user_uid string, step string, time timestamp, table string, _event_id string"
+
+
+def hits(spark, rows):
+    policy = parse(CURRENT.read_text(), CURRENT)
+    out = S.sequence_hits(spark.createDataFrame(rows, STEPS), policy).collect()
+    return {(r["user_uid"], h["name"]): h for r in out for h in r["_sequences"]}
+
+
+def at(minutes):
+    return T0 + dt.timedelta(minutes=minutes)
+
+
+def test_travel_then_privileged_role_within_four_hours(spark):
+    found = hits(spark, [
+        ("u1", "impossible_travel", at(50), "authentication", "okta-2"),
+        ("u1", "privileged_role_assumption", at(56), "api_activity", "ct-1"),
+        ("u2", "privileged_role_assumption", at(0), "api_activity", "ct-2"),  # before the travel: not a chain
+        ("u2", "impossible_travel", at(50), "authentication", "okta-3"),
+        ("u3", "impossible_travel", at(0), "authentication", "okta-4"),
+        ("u3", "privileged_role_assumption", at(5 * 60), "api_activity", "ct-3"),  # outside 4 hours
+    ])
+    assert set(found) == {("u1", "impossible_travel_then_privileged_role")}
+    h = found["u1", "impossible_travel_then_privileged_role"]
+    assert [e["_event_id"] for e in h["events"]] == ["okta-2", "ct-1"] and h["weight"] == 30.0
+    assert h["detail"] == ("impossible travel then privileged role assumption within 4h: authentication:okta-2 -> "
+                           "api_activity:ct-1")
+
+
+def test_three_step_chain_needs_every_step_in_order(spark):
+    found = hits(spark, [
+        ("u1", "oauth_consent_or_mfa_enrollment", at(0), "entitlement_change", "consent-1"),
+        ("u1", "token_use", at(30), "api_activity", "ct-10"),
+        ("u1", "privilege_escalation", at(40), "api_activity", "ct-11"),
+        ("u2", "oauth_consent_or_mfa_enrollment", at(0), "account_change", "mfa-1"),
+        ("u2", "token_use", at(30), "api_activity", "ct-20"),  # no escalation: the benign enrolment
+    ])
+    assert set(found) == {("u1", "consent_or_mfa_enrollment_then_token_then_escalation")}
+    assert [e["_event_id"] for e in found["u1", "consent_or_mfa_enrollment_then_token_then_escalation"]["events"]] == [
+        "consent-1", "ct-10", "ct-11"]
