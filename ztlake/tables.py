@@ -72,6 +72,7 @@ BEHAVIOUR_SCORES = Table(GOLD, "behaviour_scores")
 # the canary of a candidate policy beside the current one.
 RISK_SCORES = Table(GOLD, "risk_scores")
 POLICY_CANARY = Table(GOLD, "policy_canary")
+INCIDENTS = Table(GOLD, "incidents")
 # Quality: every policy accepted into force or promoted, with its text (the audit trail of decisions' rules).
 POLICY_LOG = Table(QUALITY, "policy_log")
 # Quality: each training's backtest on held-out days against the generator's (or analysts') labels.

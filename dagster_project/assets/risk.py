@@ -8,7 +8,7 @@ from pyspark.sql import functions as F
 
 from dagster_project.partitions import DAILY
 from dagster_project.resources import LakeResource, SparkResource
-from jobs.risk.build import build_risk
+from jobs.risk.build import build_incidents, build_risk
 from jobs.silver import build as B
 from jobs.silver.config import load as load_silver
 from ztlake.tables import (
@@ -16,6 +16,7 @@ from ztlake.tables import (
     DEVICE_FEATURES_DAILY,
     GROUP_GOLD,
     IDENTITY_FEATURES_DAILY,
+    INCIDENTS,
     PEER_OUTLIERS,
     POLICY_LOG,
     RISK_SCORES,
@@ -50,4 +51,23 @@ def risk_scores(context: AssetExecutionContext, spark: SparkResource, lake: Lake
         "policy_log": MetadataValue.path(POLICY_LOG.path(n.lake))})
 
 
-RISK_ASSETS = [risk_scores]
+@asset(
+    key=AssetKey(INCIDENTS.key),
+    deps=[AssetKey(RISK_SCORES.key)],
+    group_name=GROUP_GOLD,
+    partitions_def=DAILY,
+    kinds={"spark", "delta"},
+    description="One case per identity for related high-risk rows within a window, updated on later nights: severity, factors, "
+                "evidence pointers (silver table and _event_id), a summary citing them, and next steps.",
+)
+def incidents(context: AssetExecutionContext, spark: SparkResource, lake: LakeResource) -> MaterializeResult:
+    n = B.Night(spark.session(), lake.lake_root(), dt.date.fromisoformat(context.partition_key), load_silver())
+    df = build_incidents(n)
+    open_now = df.where(F.col("status") == "open")
+    top = [f"{r['severity']} {r['email']}: {r['summary'][:300]}" for r in open_now.orderBy(F.desc("max_score")).limit(5).collect()]
+    return MaterializeResult(metadata={
+        "path": MetadataValue.path(INCIDENTS.path(n.lake)), "open": open_now.count(),
+        "updated_tonight": open_now.where(F.col("last_seen") == F.lit(n.night)).count(), "top": MetadataValue.json(top)})
+
+
+RISK_ASSETS = [risk_scores, incidents]

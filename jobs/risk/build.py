@@ -11,6 +11,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from features.config import load as load_features
+from jobs.risk import incidents as I
 from jobs.risk import score as S
 from jobs.risk.policy import CURRENT, DECISIONS, Policy, PolicyError, load, parse
 from jobs.silver.build import Night, conform, tonight_events, write_snapshot
@@ -19,6 +20,7 @@ from ztlake.tables import (
     BEHAVIOUR_SCORES,
     DEVICE_FEATURES_DAILY,
     IDENTITY_FEATURES_DAILY,
+    INCIDENTS,
     PEER_OUTLIERS,
     POLICY_CANARY,
     POLICY_LOG,
@@ -111,6 +113,14 @@ def build_risk(n: Night, path: Path | None = None) -> tuple[DataFrame, InForce]:
     inforce = policy_in_force(n, path)
     write_snapshot(n, RISK_SCORES, score_night(n, inforce.policy))
     return n.silver(RISK_SCORES), inforce
+
+
+def build_incidents(n: Night, min_score: float = I.MIN_SCORE, window_days: int = I.WINDOW_DAYS) -> DataFrame:
+    """Tonight's high-risk rows folded into the open incidents (gold/incidents snapshot)."""
+    cases = I.tonight_cases(n.night, n.silver(RISK_SCORES), min_score)
+    previous = n.previous(INCIDENTS, I.INCIDENTS_DDL)
+    write_snapshot(n, INCIDENTS, conform(I.roll(n.night, cases, previous, window_days), I.INCIDENTS_DDL))
+    return n.silver(INCIDENTS)
 
 
 def _key(df: DataFrame) -> DataFrame:

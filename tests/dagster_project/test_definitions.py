@@ -22,7 +22,7 @@ SILVER_KEYS = [
     )
 ]
 GOLD_KEYS = ["gold/identity_features_daily", "gold/identity_baselines", "gold/device_features_daily", "gold/peer_groups",
-             "gold/peer_outliers", "gold/behaviour_scores", "gold/risk_scores"]
+             "gold/peer_outliers", "gold/behaviour_scores", "gold/risk_scores", "gold/incidents"]
 PUBLIC_ASSET_KEYS = sorted([*BRONZE_KEYS, *SILVER_KEYS, *GOLD_KEYS, "gold/nightly_publication"])
 
 
