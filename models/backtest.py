@@ -21,7 +21,8 @@ from sklearn.metrics import average_precision_score
 BACKTEST_DDL = (
     "date date, run_id string, model string, model_version string, role string, heldout_start date, heldout_end date, "
     "identity_days bigint, positives bigint, budget double, alerts bigint, recall double, precision double, pr_auc double, "
-    "caught array<string>, missed array<string>, lookalikes_alerted array<string>, note string, _models_version string"
+    "caught array<string>, missed array<string>, lookalikes_alerted array<string>, false_deny_rate double, note string, "
+    "_models_version string"
 )
 
 
@@ -53,6 +54,7 @@ class Result:
     missed: dict[float, list[str]] = field(default_factory=dict)
     lookalikes_alerted: dict[float, list[str]] = field(default_factory=dict)
     note: str = ""
+    false_deny_rate: float | None = None  # risk decisions only: share of benign look-alike identity-days denied
 
     @property
     def measured(self) -> bool:
@@ -94,7 +96,7 @@ def rows(r: Result, night: dt.date, run_id: str, model: str, version: str, role:
     """quality/backtest rows: one per budget (a single 'not measured' row when there is nothing to measure)."""
     base = (night, run_id, model, version, role, heldout[0], heldout[1], r.identity_days, r.positives)
     if not r.measured:
-        return [(*base, None, None, None, None, None, [], [], [], r.note, models_version)]
+        return [(*base, None, None, None, None, None, [], [], [], r.false_deny_rate, r.note, models_version)]
     return [(*base, b, max(1, math.ceil(b * r.identity_days)), r.metrics[metric_key("recall", b)],
              r.metrics[metric_key("precision", b)], r.metrics["pr_auc"], r.caught[b], r.missed[b], r.lookalikes_alerted[b],
-             r.note, models_version) for b in budgets]
+             r.false_deny_rate, r.note, models_version) for b in budgets]

@@ -7,10 +7,12 @@ from dagster import AssetExecutionContext, AssetKey, MaterializeResult, Metadata
 from pyspark.sql import functions as F
 
 from dagster_project.partitions import DAILY
-from dagster_project.resources import LakeResource, SparkResource
-from jobs.risk.build import build_incidents, build_risk
+from dagster_project.resources import LakeResource, ModelsResource, SparkResource
+from jobs.risk.build import backtest_night, build_incidents, build_risk
 from jobs.silver import build as B
 from jobs.silver.config import load as load_silver
+from models.backtest import label_days
+from models.config import load as load_models
 from ztlake.tables import (
     BEHAVIOUR_SCORES,
     DEVICE_FEATURES_DAILY,
@@ -36,9 +38,11 @@ RISK_INPUTS = [AssetKey(t.key) for t in (IDENTITY_FEATURES_DAILY, DEVICE_FEATURE
     description="Risk score (0-100), decision and its factors per identity-day and per sensitive request, from the versioned "
                 "policy in policies/current.yaml (docs/policy.md).",
 )
-def risk_scores(context: AssetExecutionContext, spark: SparkResource, lake: LakeResource) -> MaterializeResult:
+def risk_scores(context: AssetExecutionContext, spark: SparkResource, lake: LakeResource, models: ModelsResource) -> MaterializeResult:
     n = B.Night(spark.session(), lake.lake_root(), dt.date.fromisoformat(context.partition_key), load_silver())
     df, inforce = build_risk(n)
+    cfg = load_models()
+    bt = backtest_night(n, df, label_days(models.labels_path()), cfg.budgets, context.run_id, cfg.version)
     if inforce.refused:
         context.log.warning(f"policies/current.yaml refused; policy {inforce.policy.version} stays in force:\n{inforce.refused}")
     counts = {f"{r['grain']}:{r['decision']}": r["count"] for r in df.groupBy("grain", "decision").count().collect()}
@@ -48,7 +52,9 @@ def risk_scores(context: AssetExecutionContext, spark: SparkResource, lake: Lake
         "path": MetadataValue.path(RISK_SCORES.path(n.lake)), "policy_version": inforce.policy.version,
         "policy_mode": inforce.policy.mode, "decisions": MetadataValue.json(dict(sorted(counts.items()))),
         "riskiest_identities": MetadataValue.json(top), "policy_refused": inforce.refused or "no",
-        "policy_log": MetadataValue.path(POLICY_LOG.path(n.lake))})
+        "policy_log": MetadataValue.path(POLICY_LOG.path(n.lake)),
+        "backtest": MetadataValue.json({**bt.metrics, "false_deny_rate": bt.false_deny_rate, "caught_at_1pct": bt.caught.get(0.01),
+                                        "missed_at_1pct": bt.missed.get(0.01), "note": bt.note})})
 
 
 @asset(

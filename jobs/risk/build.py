@@ -7,6 +7,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import mlflow
+import pandas as pd
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
@@ -15,8 +17,11 @@ from jobs.risk import incidents as I
 from jobs.risk import score as S
 from jobs.risk.policy import CURRENT, DECISIONS, Policy, PolicyError, load, parse
 from jobs.silver.build import Night, conform, tonight_events, write_snapshot
+from models import backtest as BT
+from models import tracking as TR
 from ztlake import delta_io
 from ztlake.tables import (
+    BACKTEST,
     BEHAVIOUR_SCORES,
     DEVICE_FEATURES_DAILY,
     IDENTITY_FEATURES_DAILY,
@@ -113,6 +118,38 @@ def build_risk(n: Night, path: Path | None = None) -> tuple[DataFrame, InForce]:
     inforce = policy_in_force(n, path)
     write_snapshot(n, RISK_SCORES, score_night(n, inforce.policy))
     return n.silver(RISK_SCORES), inforce
+
+
+RISK_MODEL = "ztlake-risk-policy"  # MLflow experiment and quality/backtest `model` of the policy's decisions
+
+
+def backtest_night(n: Night, risk: DataFrame, labels: pd.DataFrame, budgets: tuple[float, ...], run_id: str,
+                   models_version: str) -> BT.Result:
+    """The policy's identity-day scores of the night against the labels: recall and precision at each
+    alert budget, PR-AUC, and the false-deny rate of benign look-alikes (any of their rows denied).
+    The policy is not trained, so every night is held out. Written to quality/backtest and MLflow."""
+    days: pd.DataFrame = risk.where(F.col("grain") == "identity_day").select("date", "email", "score").toPandas()
+    denied = {(r["date"], (r["email"] or "").lower()) for r in risk.where(F.col("decision") == "deny").select("date", "email")
+              .distinct().collect()}
+    result = BT.evaluate(days, labels, budgets)
+    benign = labels[(labels["kind"] != "attack") & (labels["date"] == n.night)]
+    if len(benign):
+        result.false_deny_rate = sum(1 for b in benign.itertuples() if (b.date, b.email) in denied) / len(benign)
+    first = risk.select("policy_version").first()
+    version = str(first[0]) if first is not None else ""
+    rows = BT.rows(result, n.night, run_id, RISK_MODEL, version, "policy", (n.night, n.night), budgets, models_version)
+    delta_io.replace_where(n.spark, n.spark.createDataFrame(rows, BT.BACKTEST_DDL), BACKTEST.path(n.lake),
+                           f"date = {delta_io.lit_date(n.night)} AND model = '{RISK_MODEL}'", ["date"])
+    if result.measured or result.false_deny_rate is not None:
+        c = TR.client(n.lake)
+        mlflow.set_experiment(experiment_id=TR.experiment_id(c, n.lake, RISK_MODEL))
+        with mlflow.start_run(run_name=f"policy backtest {n.night}"):
+            mlflow.log_params({"night": str(n.night), "policy_version": version, "budgets": str(list(budgets))})
+            mlflow.log_metrics({**result.metrics, **({"false_deny_rate": result.false_deny_rate}
+                                                     if result.false_deny_rate is not None else {})})
+            mlflow.set_tag("caught_at_1pct", ", ".join(result.caught.get(0.01, [])))
+            mlflow.set_tag("missed_at_1pct", ", ".join(result.missed.get(0.01, [])))
+    return result
 
 
 def build_incidents(n: Night, min_score: float = I.MIN_SCORE, window_days: int = I.WINDOW_DAYS) -> DataFrame:

@@ -94,3 +94,32 @@ def test_monitor_only_policy_records_decisions_as_not_enforced(risk, tmp_path):
     pilot = parse(CURRENT.read_text().replace("pilot: {departments: [], emails: []}", "pilot: {departments: [IT], emails: []}"), CURRENT)
     enforced = {r["email"] for r in RB.score_night(n, pilot).where(F.col("enforced")).collect()}
     assert enforced == {"carol@example.com"}
+
+
+def test_policy_backtest_recall_precision_and_false_denies(risk, tmp_path, monkeypatch):
+    import json
+
+    from mlflow import MlflowClient
+
+    from jobs.risk.build import RISK_MODEL, backtest_night
+    from models import tracking as TR
+    from models.backtest import label_days
+    from ztlake.tables import BACKTEST
+
+    n, df, _ = risk
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    labels = tmp_path / "labels.jsonl"
+    labels.write_text("\n".join(json.dumps(x) for x in (
+        {"scenario": "unmanaged_device_export", "kind": "attack", "identity": "erin@example.com", "start": f"{O.N3}T14:00:00Z"},
+        {"scenario": "real_travel", "kind": "benign_lookalike", "identity": "alice@example.com", "start": f"{O.N3}T09:00:00Z"},
+        {"scenario": "leave", "kind": "benign_lookalike", "identity": "carol@example.com", "start": f"{O.N3}T09:00:00Z"},
+    )))
+    r = backtest_night(n, df, label_days(labels), (0.2, 0.5), "run-1", "t")
+    assert r.positives == 1 and r.identity_days == len(O.PEOPLE)
+    assert r.metrics["recall_at_50pct"] == 1.0  # the worked example is in the riskier half
+    assert r.false_deny_rate == 0.5  # alice (denied tonight) counted as a denied look-alike, carol not
+    rows = delta_io.read(n.spark, BACKTEST.path(n.lake)).where(F.col("model") == RISK_MODEL).collect()
+    assert len(rows) == 2 and {x["false_deny_rate"] for x in rows} == {0.5}
+    c = TR.client(n.lake)
+    runs = c.search_runs([c.get_experiment_by_name(RISK_MODEL).experiment_id])
+    assert runs and runs[0].data.metrics["false_deny_rate"] == 0.5
