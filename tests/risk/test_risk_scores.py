@@ -99,8 +99,6 @@ def test_monitor_only_policy_records_decisions_as_not_enforced(risk, tmp_path):
 def test_policy_backtest_recall_precision_and_false_denies(risk, tmp_path, monkeypatch):
     import json
 
-    from mlflow import MlflowClient
-
     from jobs.risk.build import RISK_MODEL, backtest_night
     from models import tracking as TR
     from models.backtest import label_days
