@@ -62,8 +62,9 @@ RATIO_FEATURES = {"export_bytes_ratio": "export_bytes", "read_rows_ratio": "read
 BASELINE_COLUMNS = {"mfa_denials": "mfa_denials_baseline", "iam_actions": "iam_actions_baseline",
                     "privileged_actions": "privileged_actions_baseline", "off_hours_share": "off_hours_share_baseline"}
 
-# Smallest drop in anomaly score (its range is about 0.3-0.8) for a feature to be named a factor.
-MIN_CONTRIBUTION = 1e-3
+# A factor must sit this far above the training median in log1p units (about 1%), so that a ratio of
+# 0.000001 over a zero median is not "above typical".
+MIN_ABOVE = 0.01
 
 SCORES_DDL = (
     "date date, user_uid string, email string, anomaly_score double, percentile double, "
@@ -175,8 +176,8 @@ def explain_frame(model: BehaviourModel, pdf: pd.DataFrame, top: int) -> tuple[n
     names = model.features
     factors: list[list[dict[str, object]]] = []
     for i in range(len(pdf)):
-        # A factor must move the score (not rounding noise) and sit above typical (AboveTypical ignores the rest).
-        order = [j for j in np.argsort(-contrib[i]) if contrib[i, j] > MIN_CONTRIBUTION and x[i, j] > model.reference[j]][:top]
+        # A factor must raise the score and sit above typical (AboveTypical ignores the rest).
+        order = [j for j in np.argsort(-contrib[i]) if contrib[i, j] > 0 and x[i, j] > model.reference[j] + MIN_ABOVE][:top]
         row = pdf.iloc[i]
         items = []
         for j in order:

@@ -148,7 +148,8 @@ def train_behaviour(n: Night, cfg: ModelConfig, labels: pd.DataFrame, reason: st
         mlflow.log_params({"features": json.dumps(BH.feature_names()), "training_rows": len(sample), "n_estimators": cfg.n_estimators,
                            "max_samples": cfg.max_samples, "max_training_rows": cfg.max_training_rows,
                            "training_reason": reason})
-        mlflow.log_metrics({"training_rows": float(len(sample)), **cand.metrics,
+        distinct = float(len(np.unique(model.pipeline[:-1].transform(BH.matrix(sample)), axis=0))) if len(sample) else 0.0
+        mlflow.log_metrics({"training_rows": float(len(sample)), "distinct_training_rows": distinct, **cand.metrics,
                             **({f"champion_{k}": v for k, v in champ.metrics.items()} if champ else {})})
         probe = sample.head(2000)
         contrib = model.contributions(BH.matrix(probe)) if len(probe) else np.zeros((0, len(BH.FEATURES)))
