@@ -20,6 +20,7 @@ import mlflow
 import mlflow.sklearn
 import numpy as np
 import pandas as pd
+from mlflow.entities.model_registry import ModelVersion
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
@@ -100,6 +101,20 @@ def _register(c: mlflow.MlflowClient, name: str, model: object, night: dt.date, 
     return version
 
 
+def _register_and_record(n: Night, c: mlflow.MlflowClient, name: str, model: object, decision: TR.Decision, run_id: str, reason: str,
+                         cand: BT.Result, champ: BT.Result | None, champ_v: ModelVersion | None, holdout: list[dt.date],
+                         cfg: ModelConfig) -> Outcome:
+    """The end of every training run: register the candidate (alias per the decision), write both
+    backtests to quality/backtest, and report which version is champion now."""
+    version = _register(c, name, model, n.night, decision, run_id)
+    rows = _backtest_rows(n, run_id, name, version, "candidate", cand, holdout, cfg)
+    if champ is not None and champ_v is not None:
+        rows += _backtest_rows(n, run_id, name, str(champ_v.version), "champion", champ, holdout, cfg)
+    _write_backtest(n, name, rows)
+    now = TR.version_by_alias(c, name, TR.CHAMPION)
+    return Outcome(True, reason, str(now.version) if now else "", decision.reason, version, cand.metrics, run_id)
+
+
 def _evaluate(scored: pd.DataFrame, labels: pd.DataFrame, cfg: ModelConfig) -> BT.Result:
     return BT.evaluate(scored, labels, cfg.budgets)
 
@@ -158,13 +173,7 @@ def train_behaviour(n: Night, cfg: ModelConfig, labels: pd.DataFrame, reason: st
         _log_json("feature_importances.json", importance)
         _log_json("backtest.json", {"candidate": cand.__dict__, "champion": champ.__dict__ if champ else None,
                                     "decision": decision.reason})
-        version = _register(c, name, model, n.night, decision, run.info.run_id)
-        rows = _backtest_rows(n, run.info.run_id, name, version, "candidate", cand, holdout, cfg)
-        if champ is not None and champ_v is not None:
-            rows += _backtest_rows(n, run.info.run_id, name, str(champ_v.version), "champion", champ, holdout, cfg)
-        _write_backtest(n, name, rows)
-    now = TR.version_by_alias(c, name, TR.CHAMPION)
-    return Outcome(True, reason, str(now.version) if now else "", decision.reason, version, cand.metrics, run.info.run_id)
+        return _register_and_record(n, c, name, model, decision, run.info.run_id, reason, cand, champ, champ_v, holdout, cfg)
 
 
 def behaviour_night(n: Night, cfg: ModelConfig, labels: pd.DataFrame) -> tuple[DataFrame, Outcome]:
@@ -228,13 +237,7 @@ def train_peers(n: Night, cfg: ModelConfig, labels: pd.DataFrame, reason: str) -
                    for g, m in assigned.groupby("peer_group")]
         _log_json("peer_group_summary.json", summary)
         _log_json("entitlement_idf.json", dict(sorted(model.idf().items(), key=lambda kv: -kv[1])))
-        version = _register(c, name, model, n.night, decision, run.info.run_id)
-        rows = _backtest_rows(n, run.info.run_id, name, version, "candidate", cand, holdout, cfg)
-        if champ is not None and champ_v is not None:
-            rows += _backtest_rows(n, run.info.run_id, name, str(champ_v.version), "champion", champ, holdout, cfg)
-        _write_backtest(n, name, rows)
-    now = TR.version_by_alias(c, name, TR.CHAMPION)
-    return Outcome(True, reason, str(now.version) if now else "", decision.reason, version, cand.metrics, run.info.run_id)
+        return _register_and_record(n, c, name, model, decision, run.info.run_id, reason, cand, champ, champ_v, holdout, cfg)
 
 
 def peers_night(n: Night, cfg: ModelConfig, labels: pd.DataFrame) -> tuple[DataFrame, DataFrame, Outcome]:
