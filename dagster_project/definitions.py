@@ -13,6 +13,7 @@ from dagster import (
 
 from dagster_project.assets.bronze import BRONZE_ASSETS
 from dagster_project.assets.gold import GOLD_ASSETS
+from dagster_project.assets.insights import INSIGHT_ASSETS
 from dagster_project.assets.ml import ML_ASSETS
 from dagster_project.assets.publish import PUBLISH_ASSETS
 from dagster_project.assets.risk import RISK_ASSETS
@@ -21,7 +22,7 @@ from dagster_project.partitions import DAILY
 from dagster_project.resources import LakeResource, ModelsResource, SparkResource
 from ztlake.tables import NIGHTLY_JOB, NIGHTLY_SCHEDULE
 
-ALL_ASSETS = [*BRONZE_ASSETS, *SILVER_ASSETS, *GOLD_ASSETS, *ML_ASSETS, *RISK_ASSETS, *PUBLISH_ASSETS]
+ALL_ASSETS = [*BRONZE_ASSETS, *SILVER_ASSETS, *GOLD_ASSETS, *ML_ASSETS, *RISK_ASSETS, *INSIGHT_ASSETS, *PUBLISH_ASSETS]
 
 nightly_job = define_asset_job(
     NIGHTLY_JOB,

@@ -127,6 +127,43 @@ def cmd_policy_diff(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export_access_reviews(args: argparse.Namespace) -> int:
+    from dagster_project.resources import LakeResource, SparkResource
+    from jobs.insights.build import export_access_reviews
+
+    lake = LakeResource(root=args.lake).lake_root()
+    try:
+        written = export_access_reviews(SparkResource(master=args.master).session(), lake, args.date, Path(args.out),
+                                        pseudonymize=args.pseudonymize, per_owner=args.per_owner)
+    except (FileNotFoundError, ValueError) as e:
+        raise UserError(str(e)) from e
+    for path, rows in written:
+        print(f"wrote {rows} rows to {path}")
+    if args.pseudonymize:
+        print("identities are keyed pseudonyms (the key is not in the file)")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from dagster_project.resources import LakeResource
+    from ztlake.tables import report_path
+
+    lake = LakeResource(root=args.lake).lake_root()
+    path = report_path(lake, args.date.isoformat())
+    if args.rebuild or not Path(path).exists():
+        if not args.rebuild:
+            raise UserError(f"no report for {args.date} at {path}: the nightly run writes it (or use --rebuild)")
+        from dagster_project.resources import SparkResource
+        from jobs.insights.report import write_report
+        from jobs.silver.build import Night
+        from jobs.silver.config import load as load_silver
+
+        path = write_report(Night(SparkResource(master=args.master).session(), lake, args.date, load_silver()),
+                            pseudonymize=not args.clear_identities)
+    print(path)
+    return 0
+
+
 def cmd_policy_promote(args: argparse.Namespace) -> int:
     from dagster_project.resources import LakeResource, SparkResource
     from jobs.risk.build import promote
@@ -219,6 +256,29 @@ def build_parser() -> argparse.ArgumentParser:
     prom.add_argument("--lake", required=True)
     prom.add_argument("--master", default="local[*]")
     prom.set_defaults(func=cmd_policy_promote)
+
+    exp = sub.add_parser("export", help="export tables for people outside the lake (CSV)")
+    esub = exp.add_subparsers(dest="export_command", required=True, metavar="WHAT")
+    ar = esub.add_parser("access-reviews", help="the night's access-review priorities as CSV, combined or per resource owner",
+                         description="Rank 1 = review first. With --pseudonymize, emails and user ids are replaced by keyed, stable "
+                                     "pseudonyms (key: $ZTLAKE_PSEUDONYM_KEY, or the file $ZTLAKE_PSEUDONYM_KEY_FILE, default "
+                                     "~/.ztlake/pseudonym.key); the key is never written to the output.")
+    ar.add_argument("--date", required=True, type=_date)
+    ar.add_argument("--out", required=True, help="CSV file (with --per-owner: <stem>.<owner>.csv beside it)")
+    ar.add_argument("--pseudonymize", action="store_true", help="replace identities with keyed pseudonyms")
+    ar.add_argument("--per-owner", action="store_true", help="one file per resource owner")
+    ar.add_argument("--lake", help="lake root (default $ZTLAKE_LAKE, else demo/lake)")
+    ar.add_argument("--master", default="local[*]")
+    ar.set_defaults(func=cmd_export_access_reviews)
+
+    rep = sub.add_parser("report", help="print the path of a night's leadership report (HTML)",
+                         description="The nightly run writes <lake>/reports/<date>/index.html; this prints its path.")
+    rep.add_argument("--date", required=True, type=_date)
+    rep.add_argument("--lake", help="lake root (default $ZTLAKE_LAKE, else demo/lake)")
+    rep.add_argument("--rebuild", action="store_true", help="render the report again from the gold tables")
+    rep.add_argument("--clear-identities", action="store_true", help="with --rebuild: show emails instead of pseudonyms")
+    rep.add_argument("--master", default="local[*]")
+    rep.set_defaults(func=cmd_report)
     return parser
 
 

@@ -73,6 +73,19 @@ BEHAVIOUR_SCORES = Table(GOLD, "behaviour_scores")
 RISK_SCORES = Table(GOLD, "risk_scores")
 POLICY_CANARY = Table(GOLD, "policy_canary")
 INCIDENTS = Table(GOLD, "incidents")
+# Gold, for people (docs/metrics.md), partitioned by `date`: what IAM teams review first, how far
+# one identity or device reaches, and leadership's outcome metrics (one row per metric per night).
+ACCESS_REVIEW_PRIORITIES = Table(GOLD, "access_review_priorities")
+BLAST_RADIUS = Table(GOLD, "blast_radius")
+OUTCOME_METRICS = Table(GOLD, "outcome_metrics")
+# The nightly leadership report: a static page at `<lake>/reports/<date>/index.html`.
+REPORTS_DIR = "reports"
+
+
+def report_path(lake_root: str, night: object) -> str:
+    return f"{lake_root.rstrip('/')}/{REPORTS_DIR}/{night}/index.html"
+
+
 # Quality: every policy accepted into force or promoted, with its text (the audit trail of decisions' rules).
 POLICY_LOG = Table(QUALITY, "policy_log")
 # Quality: each training's backtest on held-out days against the generator's (or analysts') labels.

@@ -32,6 +32,26 @@ FACTORS: dict[str, dict[str, bool]] = {
 }
 
 
+# Access-review factors (`access_review.factors`): name -> the parameters each takes besides `weight`.
+REVIEW_FACTORS: dict[str, dict[str, bool]] = {
+    "never_used": {}, "unused": {"full_at_days": True}, "privileged": {}, "standing_privileged": {}, "network_only": {},
+    "peer_rare": {"below_coverage": True}, "leaver": {}, "mover": {"within_days": True}, "dormant": {"from_days": True},
+}
+# Recommendation thresholds (`access_review.recommend`).
+REVIEW_RECOMMEND = ("keep_below", "revoke_from", "revoke_unused_days")
+RECOMMENDATIONS = ("revoke", "convert_to_jit", "review", "keep")
+
+
+@dataclass(frozen=True)
+class AccessReview:
+    weights: dict[str, float]
+    params: dict[str, dict[str, float]]
+    recommend: dict[str, float]
+
+    def param(self, factor: str, key: str) -> float:
+        return self.params[factor][key]
+
+
 # Steps a sequence can chain (score.sequence_steps defines each from tonight's silver events).
 STEPS = ("impossible_travel", "privileged_role_assumption", "new_or_unmanaged_device_signin", "sensitive_export",
          "oauth_consent_or_mfa_enrollment", "token_use", "privilege_escalation")
@@ -72,6 +92,7 @@ class Policy:
     sequences: tuple[Sequence, ...] = ()
     pilot_departments: tuple[str, ...] = ()
     pilot_emails: tuple[str, ...] = ()
+    access_review: AccessReview | None = None
     text: str = field(default="", repr=False)
 
     def param(self, factor: str, key: str) -> float:
@@ -110,6 +131,57 @@ def _strings(c: _Check, node: yaml.Node, key: str) -> tuple[str, ...]:
     return ()
 
 
+def _factors(c: _Check, node: yaml.Node | None, known: dict[str, dict[str, bool]],
+             where: str) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
+    """`name: {weight: W, param: V}` entries: weights and parameters, every problem reported."""
+    weights: dict[str, float] = {}
+    params: dict[str, dict[str, float]] = {}
+    for name, (kn, vn) in _mapping(node).items() if node is not None else []:
+        if name not in known:
+            c.fail(kn, f"{where}.{name}", f"unknown factor (known: {', '.join(known)})")
+            continue
+        spec = _mapping(vn)
+        if "weight" not in spec:
+            c.fail(vn, f"{where}.{name}.weight", "required")
+        for key, (pk, pv) in spec.items():
+            if key == "weight":
+                weights[name] = _number(c, pv, f"{where}.{name}.weight", 0, 100)
+            elif key in known[name]:
+                params.setdefault(name, {})[key] = _number(c, pv, f"{where}.{name}.{key}", 0, 1e12)
+            else:
+                c.fail(pk, f"{where}.{name}.{key}", f"unknown parameter (takes: weight{''.join(', ' + p for p in known[name])})")
+        for key, required in known[name].items():
+            if required and key not in spec:
+                c.fail(vn, f"{where}.{name}.{key}", "required")
+    return weights, params
+
+
+def _access_review(c: _Check, node: yaml.Node) -> AccessReview:
+    """`access_review: {factors: {...}, recommend: {...}}`: every factor and threshold is required,
+    so a reviewer sees the whole ranking rule in the file."""
+    m = _mapping(node)
+    for k, (kn, _) in m.items():
+        if k not in ("factors", "recommend"):
+            c.fail(kn, f"access_review.{k}", "unknown key (allowed: factors, recommend)")
+    weights, params = _factors(c, m["factors"][1] if "factors" in m else None, REVIEW_FACTORS, "access_review.factors")
+    for name in REVIEW_FACTORS:
+        if name not in weights and not any(f"access_review.factors.{name}" in p for p in c.problems):
+            c.fail(m["factors"][1] if "factors" in m else node, f"access_review.factors.{name}", "required")
+    rec: dict[str, float] = {}
+    rm = _mapping(m["recommend"][1]) if "recommend" in m else {}
+    for k, (kn, vn) in rm.items():
+        if k not in REVIEW_RECOMMEND:
+            c.fail(kn, f"access_review.recommend.{k}", f"unknown key (allowed: {', '.join(REVIEW_RECOMMEND)})")
+        else:
+            rec[k] = _number(c, vn, f"access_review.recommend.{k}", 0, 10000)
+    for k in REVIEW_RECOMMEND:
+        if k not in rec and k not in rm:
+            c.fail(m["recommend"][1] if "recommend" in m else node, f"access_review.recommend.{k}", "required")
+    if "keep_below" in rec and "revoke_from" in rec and rec["keep_below"] >= rec["revoke_from"]:
+        c.fail(m["recommend"][1], "access_review.recommend", "keep_below must be below revoke_from")
+    return AccessReview(weights, params, rec)
+
+
 def parse(text: str, path: Path) -> Policy:
     """Validate a policy's text; raise PolicyError naming the line and the reason of every problem."""
     c = _Check(path)
@@ -121,7 +193,7 @@ def parse(text: str, path: Path) -> Policy:
     if not isinstance(root, yaml.MappingNode):
         raise PolicyError(f"{path}:1: a policy is a mapping of name, version, factors, sensitivity, ladder, overrides")
     top = _mapping(root)
-    allowed = {"name", "version", "mode", "pilot", "factors", "sensitivity", "ladder", "overrides", "sequences"}
+    allowed = {"name", "version", "mode", "pilot", "factors", "sensitivity", "ladder", "overrides", "sequences", "access_review"}
     for k, (kn, _) in top.items():
         if k not in allowed:
             c.fail(kn, k, f"unknown key (allowed: {', '.join(sorted(allowed))})")
@@ -133,26 +205,7 @@ def parse(text: str, path: Path) -> Policy:
     if mode not in ("enforce", "monitor"):
         c.fail(top["mode"][1], "mode", "must be enforce or monitor")
 
-    weights: dict[str, float] = {}
-    params: dict[str, dict[str, float]] = {}
-    for name, (kn, vn) in _mapping(top["factors"][1]).items() if "factors" in top else []:
-        if name not in FACTORS:
-            c.fail(kn, f"factors.{name}", f"unknown factor (known: {', '.join(FACTORS)})")
-            continue
-        spec = _mapping(vn)
-        if "weight" not in spec:
-            c.fail(vn, f"factors.{name}.weight", "required")
-        for key, (pk, pv) in spec.items():
-            if key == "weight":
-                weights[name] = _number(c, pv, f"factors.{name}.weight", 0, 100)
-            elif key in FACTORS[name]:
-                params.setdefault(name, {})[key] = _number(c, pv, f"factors.{name}.{key}", 0, 1e12)
-            else:
-                c.fail(pk, f"factors.{name}.{key}", f"unknown parameter (takes: weight{''.join(', ' + p for p in FACTORS[name])})")
-        for key, required in FACTORS[name].items():
-            if required and key not in spec:
-                c.fail(vn, f"factors.{name}.{key}", "required")
-
+    weights, params = _factors(c, top["factors"][1] if "factors" in top else None, FACTORS, "factors")
     sensitivity = {s: 1.0 for s in SENSITIVITIES}
     for s, (kn, vn) in _mapping(top["sensitivity"][1]).items() if "sensitivity" in top else []:
         if s not in SENSITIVITIES:
@@ -221,6 +274,7 @@ def parse(text: str, path: Path) -> Policy:
                 str(q["name"][1].value) if "name" in q else key, steps,
                 _number(c, q["within_hours"][1], f"{key}.within_hours", 0.01, 24 * 7) if "within_hours" in q else 1.0,
                 _number(c, q["weight"][1], f"{key}.weight", 0, 100) if "weight" in q else 0.0))
+    review = _access_review(c, top["access_review"][1]) if "access_review" in top else None
     pilot = _mapping(top["pilot"][1]) if "pilot" in top else {}
     depts = _strings(c, pilot["departments"][1], "pilot.departments") if "departments" in pilot else ()
     emails = _strings(c, pilot["emails"][1], "pilot.emails") if "emails" in pilot else ()
@@ -228,7 +282,7 @@ def parse(text: str, path: Path) -> Policy:
         raise PolicyError("policy refused:\n  " + "\n  ".join(c.problems))
     digest = hashlib.sha256(text.encode()).hexdigest()[:12]
     return Policy(scalar("name"), f"{scalar('version')}+{digest}", mode, weights, params, sensitivity, ladder, tuple(overrides),
-                  tuple(sequences), depts, tuple(e.lower() for e in emails), text)
+                  tuple(sequences), depts, tuple(e.lower() for e in emails), review, text)
 
 
 def load(path: str | Path | None = None) -> Policy:

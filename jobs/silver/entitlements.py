@@ -44,23 +44,56 @@ def _group_config(cfg: SilverConfig, spark_df: DataFrame) -> DataFrame:
         rows, "group string, g_resource string, permission_set string, g_privileged boolean, g_jit boolean")
 
 
+def _ancestors(edges: DataFrame) -> DataFrame:
+    """(descendant, ancestor) for every group nested, at any depth, inside another. The directory's
+    group graph is small (one edge per nesting), so its closure is computed on the driver; a cycle
+    ends because each pair is visited once."""
+    parents: dict[str, set[str]] = {}
+    for r in edges.collect():
+        parents.setdefault(r["child"], set()).add(r["parent"])
+    pairs = []
+    for child in parents:
+        seen: set[str] = set()
+        todo = list(parents[child])
+        while todo:
+            g = todo.pop()
+            if g in seen or g == child:
+                continue
+            seen.add(g)
+            todo.extend(parents.get(g, ()))
+        pairs += [(child, g) for g in sorted(seen)]
+    return edges.sparkSession.createDataFrame(pairs, "descendant string, ancestor string")
+
+
 def group_entitlements(scim_groups: DataFrame, scim_users: DataFrame, cfg: SilverConfig) -> DataFrame:
     """SCIM group memberships (group `members`, and user `groups` where the group list lacks them),
     plus the AWS permission sets those groups provision."""
-    by_group = scim_groups.select(F.col("displayName").alias("group"), F.explode("members").alias("m")).select(
-        "group", F.col("m.value").alias("scim_id"))
+    raw = scim_groups.select(F.col("displayName").alias("group"), F.explode("members").alias("m"))
+    is_group = F.lower(F.coalesce(F.col("m.type"), F.lit(""))) == "group"
+    by_group = raw.where(~is_group).select("group", F.col("m.value").alias("scim_id"))
     by_user = scim_users.select(F.col("id").alias("scim_id"), F.explode("groups").alias("g")).select(
         F.col("g.display").alias("group"), "scim_id").where(F.col("group").isNotNull())
-    members = by_group.unionByName(by_user).where(F.col("scim_id").isNotNull()).distinct().withColumn(
+    direct = by_group.unionByName(by_user).where(F.col("scim_id").isNotNull()).distinct().withColumn("via", F.lit("direct"))
+    # Nested groups: a member of a group nested in another is a member of both (via the inner group).
+    names = scim_groups.select(F.col("id").alias("child_id"), F.col("displayName").alias("child"))
+    edges = raw.where(is_group).select(F.col("group").alias("parent"), F.col("m.value").alias("child_id")).join(names, "child_id").select(
+        "child", "parent")
+    nested = _ancestors(edges)
+    inherited = direct.where(F.col("via") == "direct").join(nested, direct["group"] == nested["descendant"]).select(
+        F.col("ancestor").alias("group"), "scim_id", F.concat(F.lit("group:"), F.col("descendant")).alias("via"))
+    # One membership per (group, person): a direct one wins over an inherited one.
+    members = direct.unionByName(inherited).groupBy("group", "scim_id").agg(
+        F.min_by("via", (F.col("via") != "direct").cast("int") * 1000 + F.length("via")).alias("via")).withColumn(
         "user_uid", stable_key("usr", F.col("scim_id")))
     conf = _group_config(cfg, scim_groups)
     m = members.join(conf, "group", "left")
     groups = m.select(
         "user_uid", F.concat(F.lit("group:"), F.col("group")).alias("entitlement"), F.lit("group").alias("entitlement_type"),
         F.col("g_resource").alias("resource_uid"), F.coalesce("g_privileged", F.lit(False)).alias("privileged"),
-        F.coalesce("g_jit", F.lit(False)).alias("just_in_time"), F.lit("direct").alias("via"),
+        F.coalesce("g_jit", F.lit(False)).alias("just_in_time"), "via",
         F.when(F.col("permission_set").isNotNull(), F.concat(F.lit("AWSReservedSSO_"), F.col("permission_set"), F.lit("_")))
-        .alias("role_arn_prefix"), F.lit("scim_groups").alias("source"), F.lit("scim_group_member").alias("rule"),
+        .alias("role_arn_prefix"), F.lit("scim_groups").alias("source"),
+        F.when(F.col("via") == "direct", F.lit("scim_group_member")).otherwise(F.lit("scim_nested_group")).alias("rule"),
     )
     sets = m.where(F.col("permission_set").isNotNull()).select(
         "user_uid", F.concat(F.lit("aws_permission_set:"), F.col("permission_set"), F.lit("@"), F.col("g_resource")).alias("entitlement"),

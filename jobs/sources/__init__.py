@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from jobs.landing.spec import SourceSpec
-from jobs.sources import activity, cloudtrail, devices, directory, entra, network, okta, windows_security
+from jobs.sources import activity, cloudtrail, devices, directory, entra, network, okta, soc, windows_security
 
 SOURCES: dict[str, SourceSpec] = {
     spec.name: spec
@@ -23,5 +23,6 @@ SOURCES: dict[str, SourceSpec] = {
         activity.DATA_ACCESS_SPEC,
         activity.THREAT_INTEL_SPEC,
         activity.CATALOG_SPEC,
+        soc.SOC_CASES_SPEC,
     )
 }

@@ -11,7 +11,8 @@ BRONZE_KEYS = [
     f"bronze/{s}"
     for s in (
         "aws_iam", "cloudtrail", "data_access", "edr_hosts", "entra_audit", "entra_signin", "intune_devices", "okta",
-        "resource_catalog", "scim_groups", "scim_users", "threat_intel", "windows_security", "zeek_conn", "zeek_dns",
+        "resource_catalog", "scim_groups", "scim_users", "soc_cases", "threat_intel", "windows_security", "zeek_conn",
+        "zeek_dns",
     )
 ]
 SILVER_KEYS = [
@@ -22,8 +23,9 @@ SILVER_KEYS = [
     )
 ]
 GOLD_KEYS = ["gold/identity_features_daily", "gold/identity_baselines", "gold/device_features_daily", "gold/peer_groups",
-             "gold/peer_outliers", "gold/behaviour_scores", "gold/risk_scores", "gold/incidents"]
-PUBLIC_ASSET_KEYS = sorted([*BRONZE_KEYS, *SILVER_KEYS, *GOLD_KEYS, "gold/nightly_publication"])
+             "gold/peer_outliers", "gold/behaviour_scores", "gold/risk_scores", "gold/incidents", "gold/access_review_priorities",
+             "gold/blast_radius", "gold/outcome_metrics"]
+PUBLIC_ASSET_KEYS = sorted([*BRONZE_KEYS, *SILVER_KEYS, *GOLD_KEYS, "gold/nightly_publication", "reports/leadership_report"])
 
 
 def test_definitions_load_with_the_public_asset_keys():
@@ -71,3 +73,13 @@ def test_features_and_models_run_only_after_the_gated_silver_tables():
     assert upstream("gold/behaviour_scores") == {"gold/identity_features_daily"}
     assert {"silver/entitlements", "gold/identity_features_daily"} <= upstream("gold/peer_outliers")
     assert {"gold/behaviour_scores", "gold/peer_outliers", "gold/device_features_daily"} <= upstream("gold/risk_scores")
+
+
+def test_people_facing_tables_follow_the_gated_data_and_the_report_follows_publication():
+    graph = defs.resolve_asset_graph()
+    def upstream(key: str) -> set[str]:
+        return {k.to_user_string() for k in graph.get(AssetKey.from_user_string(key)).parent_keys}
+    assert {"silver/entitlements", "silver/identities", "gold/peer_groups"} <= upstream("gold/access_review_priorities")
+    assert {"silver/entitlements", "gold/device_features_daily"} <= upstream("gold/blast_radius")
+    assert {"bronze/soc_cases", "gold/risk_scores", "gold/incidents", "gold/blast_radius"} <= upstream("gold/outcome_metrics")
+    assert {"gold/outcome_metrics", "gold/nightly_publication", "gold/incidents"} <= upstream("reports/leadership_report")

@@ -376,3 +376,28 @@ def test_entitlements_follow_groups_permission_sets_and_trust_chains(spark):
     chain = got["aws_role:break-glass-admin"]
     assert chain.rule == "trust_policy_chain" and chain.privileged and chain.via == "trust_policy:AWSReservedSSO_AdministratorAccess_abc"
     assert chain.last_used is None and chain.granted_at == NIGHT and chain.email == ALICE
+
+
+def test_nested_groups_grant_their_parents_entitlements_and_cycles_end(spark):
+    from jobs.silver import entitlements as E
+
+    users = bronze(spark, "scim_users", [scim_user("s-alice", ALICE, ALICE_OKTA)])
+    grp = lambda gid, name, *members: {"id": gid, "displayName": name, "members": list(members)}  # noqa: E731
+    groups = bronze(spark, "scim_groups", [
+        grp("g1", "aws-prod-admin", {"value": "g2", "type": "Group"}),
+        grp("g2", "oncall", {"value": "g3", "type": "Group"}, {"value": "g4", "type": "Group"}),
+        grp("g3", "sre", {"value": "s-alice", "type": "User"}),
+        grp("g4", "loop-a", {"value": "g5", "type": "Group"}),
+        grp("g5", "loop-b", {"value": "g4", "type": "Group"}, {"value": "s-alice"}),
+    ])
+    got = {(r.entitlement, r.via, r.rule) for r in E.group_entitlements(groups, users, CFG).collect()}
+    assert ("group:sre", "direct", "scim_group_member") in got
+    # Two levels up: sre -> oncall -> aws-prod-admin, which provisions the AWS permission set.
+    assert ("group:oncall", "group:sre", "scim_nested_group") in got
+    assert ("group:aws-prod-admin", "group:sre", "scim_nested_group") in got
+    assert ("aws_permission_set:AdministratorAccess@res-aws-prod", "group:aws-prod-admin", "group_provisions_permission_set") in got
+    # The loop-a <-> loop-b cycle ends; alice is in loop-a through loop-b, and in oncall through both.
+    assert ("group:loop-a", "group:loop-b", "scim_nested_group") in got
+    assert ("group:loop-b", "direct", "scim_group_member") in got  # a direct membership wins over the cycle's
+    # No group id ever becomes an identity.
+    assert all(not e.startswith("group:g") for e, _, _ in got)

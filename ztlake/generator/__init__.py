@@ -12,6 +12,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ztlake.generator import sources as S
 from ztlake.generator.org import (
@@ -77,7 +78,7 @@ FILES = {
     "intune_devices": ("managed_devices.jsonl", False), "edr_hosts": ("falcon_hosts.jsonl", False),
     "zeek_dns": ("dns.log.jsonl.gz", True), "zeek_conn": ("conn.log.jsonl.gz", True),
     "data_access": ("datastore_activity.jsonl", False), "threat_intel": ("indicators.json", False),
-    "resource_catalog": ("catalog.csv", False),
+    "resource_catalog": ("catalog.csv", False), "soc_cases": ("incident_findings.jsonl", False),
 }
 
 
@@ -133,6 +134,7 @@ def generate(out: Path, identities: int, days: int, start: dt.date, seed: int = 
     plan = plan_scenarios(seed, identities, days)
     summary = GenerationSummary(out=out, identities=identities, days=days)
     found: list[dict] = []
+    cases: dict[dt.date, list[dict]] = {}
     for d in range(days):
         day = Day(out, start + dt.timedelta(days=d), d)
         for i in range(identities):
@@ -145,6 +147,10 @@ def generate(out: Path, identities: int, days: int, start: dt.date, seed: int = 
         for scenario in SCENARIOS:
             for label in scenario.emit(seed, plan, day):
                 found.append(label)
+                for update in soc_case(seed, label):
+                    cases.setdefault(dt.datetime.fromtimestamp(update["time"] / 1000, dt.UTC).date(), []).append(update)
+        for update in sorted(cases.pop(day.day, []), key=lambda u: u["time"]):
+            day.emit("soc_cases", update)
         # Real-world mess: a truncated line in two sources every night.
         r = rng(seed, "mess", d)
         day.writers["okta"].line('{"uuid": "' + stable_id(seed, "bad", r.random(), 16) + '", "published": "' + day.day.isoformat())
@@ -161,6 +167,38 @@ def generate(out: Path, identities: int, days: int, start: dt.date, seed: int = 
             for label in sorted(found, key=lambda x: (x["start"], x["scenario"], x["kind"])):
                 fh.write(json.dumps(label, sort_keys=False) + "\n")
     return summary
+
+
+def soc_case(seed: int, label: dict) -> list[dict]:
+    """The SOC's case on a labelled episode, as OCSF Incident Finding (2005) updates: created within
+    three hours, acknowledged within two more, resolved within a day and a half. Attacks close as
+    true positives; every other look-alike gets a case that closes as a false positive."""
+    r = rng(seed, "soc", label["scenario"], label["kind"])
+    if label["kind"] != "attack" and r.random() < 0.5:
+        return []
+    end = dt.datetime.fromisoformat(label["end"].replace("Z", "+00:00"))
+    created = end + dt.timedelta(minutes=r.randint(20, 180))
+    acked = created + dt.timedelta(minutes=r.randint(10, 120))
+    resolved = acked + dt.timedelta(hours=r.randint(2, 30), minutes=r.randint(0, 59))
+    case = "SOC-" + stable_id(seed, "case", f"{label['scenario']}|{label['kind']}", 8).upper()
+    tp = label["kind"] == "attack"
+    base: dict[str, Any] = {"class_uid": 2005, "category_uid": 2, "severity_id": 4 if tp else 2,
+            "finding_info_list": [{"uid": case, "title": label["scenario"].replace("_", " "),
+                                   "created_time": int(created.timestamp() * 1000)}],
+            "observables": [{"name": "user.email_addr", "type_id": 5, "type": "Email Address", "value": label["identity"]}],
+            "metadata": {"version": "1.3.0", "correlation_uid": case, "product": {"name": "Case Desk", "vendor_name": "Example SOAR"}}}
+    steps = [(created, 1, "Create", 1, "New", None, None), (acked, 2, "Update", 2, "In Progress", None, None),
+             (resolved, 3, "Close", 4, "Resolved", 2 if tp else 1, "True Positive" if tp else "False Positive")]
+    out = []
+    for k, (t, act, act_name, status_id, status, verdict_id, verdict) in enumerate(steps):
+        u: dict[str, Any] = {**base, "metadata": {**base["metadata"], "uid": guid(seed, "case", f"{case}|{k}")}, "time": int(t.timestamp() * 1000),
+             "activity_id": act, "activity_name": act_name, "type_uid": 200500 + act, "status_id": status_id, "status": status}
+        if k:
+            u["assignee"] = {"uid": "soc-analyst-1", "name": "SOC Analyst", "email_addr": "soc-analyst@" + DOMAIN}
+        if verdict_id:
+            u["verdict_id"], u["verdict"] = verdict_id, verdict
+        out.append(u)
+    return out
 
 
 def daily_behaviour(seed: int, p: Person, day: Day) -> None:

@@ -1,0 +1,1 @@
+"""What people read: access-review priorities, blast radius, outcome metrics and the leadership report."""

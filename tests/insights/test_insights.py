@@ -1,0 +1,199 @@
+"""Access-review priorities, blast radius, outcome metrics and the CSV export on the hand-built org
+(tests/insights/org.py), worked out by hand from policies/current.yaml."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import os
+import re
+import shutil
+import struct
+import subprocess
+from pathlib import Path
+
+import pytest
+from pyspark.sql import functions as F
+
+from jobs.insights import build as IB
+from jobs.insights import pseudonym as PS
+from jobs.landing.load import land_source
+from jobs.risk.policy import CURRENT, parse
+from jobs.silver.build import Night
+from jobs.silver.config import load as load_silver
+from jobs.sources import SOURCES
+from tests.insights import org as O
+from ztlake import delta_io
+from ztlake.tables import QUARANTINE, bronze
+
+KEY = "test-pseudonym-key-0123456789"
+
+
+@pytest.fixture(scope="module")
+def lake(spark, tmp_path_factory):
+    root = tmp_path_factory.mktemp("insights")
+    lake = str(root / "lake")
+    O.write(spark, lake)
+    out = {}
+    for night in (O.N1, O.N2):
+        n = Night(spark, lake, night, load_silver())
+        out[night] = (IB.build_access_review(n).collect(), IB.build_blast_radius(n).collect())
+    n2 = Night(spark, lake, O.N2, load_silver())
+    without_cases = {r["metric"]: r for r in IB.build_outcomes(n2).collect()}
+    (root / "landing" / "soc_cases" / O.N2.isoformat()).mkdir(parents=True)
+    (root / "landing" / "soc_cases" / O.N2.isoformat() / "cases.jsonl").write_text("\n".join(O.soc_case_lines()) + "\n")
+    landed = land_source(spark, SOURCES["soc_cases"], str(root / "landing"), lake, O.N2, "t")
+    with_cases = {r["metric"]: r for r in IB.build_outcomes(Night(spark, lake, O.N2, load_silver())).collect()}
+    return {"root": root, "lake": lake, "nights": out, "without_cases": without_cases, "with_cases": with_cases, "landed": landed}
+
+
+def rows(lake, night):
+    return {(r["email"], r["entitlement"]): r for r in lake["nights"][night][0]}
+
+
+def test_leaver_and_peer_outlier_rank_first_with_recommendations_in_words(lake):
+    r = rows(lake, O.N2)
+    ann, ben = r[O.ANN, "group:finance-all"], r[O.BEN, "group:aws-dev-admin"]
+    assert (ann["rank"], ben["rank"]) == (1, 2)
+    assert ann["recommendation"] == "revoke" and ann["reasons"][0] == "revoke: the identity has left"
+    assert ann["identity_state"] == ["leaver"] and ann["factors"][0]["name"] == "leaver"
+    # ben: peer_rare 25 + privileged 15 + standing 10 + never used for 1 of 30 days (25/30), medium sensitivity x1.0.
+    assert ben["score"] == pytest.approx(25 + 15 + 10 + 25 / 30, abs=1e-3)
+    assert ben["recommendation"] == "convert_to_jit" and "held by 0% of 3 peers" in ben["reasons"]
+    for x in r.values():  # contributions add up to the score
+        assert sum(f["contribution"] for f in x["factors"]) == pytest.approx(x["score"], abs=1e-3)
+    assert sorted(x["rank"] for x in r.values()) == list(range(1, len(r) + 1))
+
+
+def test_mover_is_detected_from_the_previous_night_and_keeps_are_low(lake):
+    assert rows(lake, O.N1)[O.CAT, "group:finance-all"]["identity_state"] == []
+    cat = rows(lake, O.N2)[O.CAT, "group:finance-all"]
+    assert cat["moved_from"] == "Finance" and cat["moved_on"] == O.N2 and cat["identity_state"] == ["mover"]
+    assert "granted before the move from Finance to IT on 2026-11-02" in cat["reasons"]
+    # mover 20 + unused 1 of 30 days (20/30), high sensitivity x1.25.
+    assert cat["score"] == pytest.approx((20 + 20 / 30) * 1.25, abs=1e-3) and cat["recommendation"] == "review"
+    dan = rows(lake, O.N2)
+    assert dan[O.DAN, "group:fileshare"]["recommendation"] == "keep"
+    assert [f["name"] for f in dan[O.DAN, "group:fileshare"]["factors"]] == ["network_only"]
+    jit = dan[O.DAN, "group:dev-admin-jit"]
+    assert "standing_privileged" not in {f["name"] for f in jit["factors"]} and jit["recommendation"] != "convert_to_jit"
+
+
+def test_review_weights_come_from_the_policy(spark, lake):
+    text = CURRENT.read_text().replace("peer_rare: {weight: 25,", "peer_rare: {weight: 5,")
+    p = parse(text, CURRENT)
+    assert p.access_review is not None and p.access_review.weights["peer_rare"] == 5
+    bad = parse.__globals__["PolicyError"]
+    with pytest.raises(bad, match=r"access_review.recommend: keep_below must be below revoke_from"):
+        parse(CURRENT.read_text().replace("keep_below: 20", "keep_below: 90"), CURRENT)
+    with pytest.raises(bad, match=r"current.yaml:\d+: access_review.factors.leaver.weight: must be a number"):
+        parse(CURRENT.read_text().replace("leaver: {weight: 60}", "leaver: {weight: lots}"), CURRENT)
+
+
+def test_blast_radius_per_identity_device_and_organization(lake):
+    b = lake["nights"][O.N2][1]
+    ident = {r["email"]: r for r in b if r["grain"] == "identity"}
+    dan = ident[O.DAN]
+    assert (dan["reachable_resources"], dan["reachable_sensitive"], dan["behind_controls"], dan["network_only"]) == (3, 2, 2, 1)
+    assert (dan["standing_admin_roles"], dan["jit_admin_roles"]) == (0, 1)
+    assert (ident[O.BEN]["reachable_resources"], ident[O.BEN]["standing_admin_roles"]) == (2, 1)
+    assert ident[O.ANN]["reachable_resources"] == 1  # a leaver who still holds access has a blast radius
+    dev = next(r for r in b if r["grain"] == "device")
+    assert dev["resource_uids"] == ["res-aws-dev", "res-finance", "res-fs"] and dev["reachable_resources"] == 3
+    org = next(r for r in b if r["grain"] == "organization")
+    assert org["apps_behind_controls_share"] == pytest.approx(0.75) and org["standing_admin_roles"] == 1
+    assert org["mean_reachable"] == pytest.approx((1 + 2 + 1 + 3) / 4) and org["reachable_change"] == 0
+
+
+def test_outcome_metrics_say_not_measured_without_soc_cases_never_zero(lake):
+    m = lake["without_cases"]
+    for name in ("mtta_hours", "mttc_hours", "false_positive_rate_step_up_deny"):
+        assert m[name]["status"] == "not measured: no soc_cases" and m[name]["value"] is None
+    assert m["long_lived_credentials"]["value"] == 0 and m["long_lived_credentials_eliminated"]["value"] == 1
+    assert m["deprovision_days_median"]["value"] == 1
+    assert m["privileged_phishing_resistant_mfa_share"]["value"] == pytest.approx(0.5)
+    assert m["alert_to_incident_ratio"]["value"] == 1.0
+    assert m["step_up_prompts_per_user_week"]["value"] == pytest.approx(1 / 3 * 7 / 2)
+    assert m["time_to_regain_compliant_access_days"]["value"] == 1
+    assert m["standing_admin_roles"]["value"] == 1 and m["apps_behind_controls_share"]["value"] == pytest.approx(0.75)
+    assert {r["definition_version"] for r in m.values()} == {"metrics-2026.11.1"} and len(m) == 15
+
+
+def test_soc_cases_land_as_ocsf_incident_findings_and_give_mtta_mttc_and_false_positives(spark, lake):
+    s = lake["landed"]
+    assert (s.records_read, s.landed, s.quarantined) == (7, 6, 1)
+    q = delta_io.read(spark, QUARANTINE.path(lake["lake"])).where(F.col("source") == "soc_cases").collect()
+    assert [r.reason for r in q] == ["OCSF class_uid 2004 is not Incident Finding (2005)"]
+    assert delta_io.read(spark, bronze("soc_cases").path(lake["lake"])).count() == 6
+    m = lake["with_cases"]
+    assert m["mtta_hours"]["value"] == pytest.approx((0.5 + 1.0) / 2)
+    assert m["mttc_hours"]["value"] == pytest.approx((4 + 2) / 2)
+    assert m["false_positive_rate_step_up_deny"]["value"] == pytest.approx(0.5)
+    assert "1 of 2 step-up or deny" in m["false_positive_rate_step_up_deny"]["detail"]
+
+
+def test_export_pseudonymizes_with_a_keyed_stable_pseudonym_per_owner(spark, lake, monkeypatch, tmp_path):
+    monkeypatch.setenv("ZTLAKE_PSEUDONYM_KEY", KEY)
+    written = IB.export_access_reviews(spark, lake["lake"], O.N2, tmp_path / "reviews.csv", pseudonymize=True, per_owner=True)
+    names = sorted(p.name for p, _ in written)
+    assert names == ["reviews.finance-owner_example.com.csv", "reviews.it-owner_example.com.csv",
+                     "reviews.platform-owner_example.com.csv"]
+    text = "".join(p.read_text() for p, _ in written)
+    assert KEY not in text
+    body = [row for p, _ in written for row in csv.DictReader(p.open())]
+    assert sum(n for _, n in written) == len(body) == len(rows(lake, O.N2))
+    assert not any(r["email"].endswith("@example.com") for r in body)
+    ann = PS.pseudonym(O.ANN, KEY.encode())
+    assert any(r["email"] == ann and r["rank"] == "1" for r in body)  # Spark's HMAC equals Python's
+    again = IB.export_access_reviews(spark, lake["lake"], O.N2, tmp_path / "all.csv", pseudonymize=True)
+    assert ann in again[0][0].read_text()  # stable across exports
+    monkeypatch.setenv("ZTLAKE_PSEUDONYM_KEY", KEY + "-other")
+    other = IB.export_access_reviews(spark, lake["lake"], O.N2, tmp_path / "other.csv", pseudonymize=True)
+    assert ann not in other[0][0].read_text()  # a different key, unlinkable
+    clear = IB.export_access_reviews(spark, lake["lake"], O.N2, tmp_path / "clear.csv")
+    assert O.ANN in clear[0][0].read_text()
+    with pytest.raises(ValueError, match="no access-review priorities for 2026-11-09"):
+        IB.export_access_reviews(spark, lake["lake"], dt.date(2026, 11, 9), tmp_path / "x.csv")
+
+
+def chromium() -> str:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        if path := shutil.which(name):
+            return path
+    if os.environ.get("CI"):
+        pytest.fail("headless Chromium is required in CI (make setup installs Debian's chromium)")
+    pytest.skip("no Chromium on this machine (make setup installs it)")
+
+
+def headless(*args: str, tmp: Path) -> subprocess.CompletedProcess:
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+             "--disable-component-update", "--disable-sync", "--hide-scrollbars", f"--user-data-dir={tmp / 'chromium-profile'}"]
+    return subprocess.run([chromium(), *flags, *args], capture_output=True, text=True, timeout=120, check=True)
+
+
+def test_report_renders_in_chromium_with_charts_and_no_injected_script_runs(spark, lake, monkeypatch, tmp_path):
+    from jobs.insights.report import write_report
+
+    monkeypatch.setenv("ZTLAKE_PSEUDONYM_KEY", KEY)
+    path = Path(write_report(Night(spark, lake["lake"], O.N2, load_silver())))
+    assert path == Path(lake["lake"]) / "reports" / "2026-11-02" / "index.html"
+    page = path.read_text()
+    assert "@example.com" not in page and PS.pseudonym(O.ANN, KEY.encode()) in page  # pseudonymized by default
+    assert "http://" not in page and "https://" not in page and "<script" not in page.lower()  # self-contained, no script
+    url = path.as_uri()
+    dom = headless("--virtual-time-budget=3000", "--dump-dom", url, tmp=tmp_path).stdout
+    # The planted string is shown as text, and nothing it carries ran.
+    assert not re.search(r"<body[^>]*data-pwned", dom)
+    assert "<title>ztlake report 2026-11-02</title>" in dom and "PWNED</title>" not in dom
+    assert "&lt;script&gt;document.title='PWNED'&lt;/script&gt;" in dom
+    assert "<img src=\"x\"" not in dom and "<img src=x" not in dom
+    for section in ("gate", "outcomes", "incidents", "blast", "reviews", "quality"):
+        assert f"id=\"{section}\"" in dom, section
+    charts = dom.count("<svg class=\"chart\"")
+    measured = sum(1 for m in lake["with_cases"].values() if m["status"] == "measured")
+    assert charts == measured and dom.count("<polyline") == measured
+    assert "not measured: no soc_cases" not in dom  # the cases landed before the report
+    shot = tmp_path / "report.png"
+    headless("--window-size=1280,2400", f"--screenshot={shot}", url, tmp=tmp_path)
+    png = shot.read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and struct.unpack(">II", png[16:24]) == (1280, 2400) and len(png) > 20_000
