@@ -6,9 +6,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
 DEMO_DIR ?= demo
 
-.PHONY: setup jars demo test lint bench clean dev
+.PHONY: setup jars browser demo test lint bench clean dev
 
-setup: $(STAMP) jars  ## Python venv with pinned packages + Delta Lake jars from Maven Central
+setup: $(STAMP) jars browser  ## Python venv with pinned packages + Delta Lake jars from Maven Central + headless Chromium
 
 $(STAMP): pyproject.toml
 	@command -v java >/dev/null || { echo "error: Java 17 is required (java not on PATH)"; exit 1; }
@@ -19,6 +19,13 @@ $(STAMP): pyproject.toml
 
 jars:
 	./scripts/fetch_jars.sh
+
+browser:  ## Debian's Chromium, for the report's rendering test (headless, no network)
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    (export DEBIAN_FRONTEND=noninteractive; apt-get install -y -q chromium >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null; }) \
+	      && echo "installed $$(chromium --version)"; \
+	  else echo "note: install Chromium (e.g. 'sudo apt-get install chromium') to run the report's browser test"; fi; }
 
 demo: setup  ## generate the demo enterprise and run every night of it through Dagster
 	$(BIN)/ztlake demo --out $(DEMO_DIR)

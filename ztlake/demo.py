@@ -9,6 +9,7 @@ from pathlib import Path
 from models.tracking import tracking_uri
 from ztlake.generator import generate
 from ztlake.nightly import run_nights
+from ztlake.tables import report_path
 
 DEMO_RETRAIN_EVERY_DAYS = 2
 
@@ -27,11 +28,11 @@ def run_demo(out: Path, identities: int, days: int, start: dt.date, seed: int, e
         bad = next(r for r in results if not r.success)
         echo(f"error: night {bad.night} failed in {bad.failed_step}: {bad.message}")
         return 1
-    echo(summary(lake, home, landing))
+    echo(summary(lake, home, landing, nights[-1]))
     return 0
 
 
-def summary(lake: Path, home: Path, landing: Path) -> str:
+def summary(lake: Path, home: Path, landing: Path, last: dt.date) -> str:
     tables = sorted(p.parent.relative_to(lake) for p in lake.glob("*/*/_delta_log"))
     lines = ["", "The demo produced these Delta tables:"]
     lines += [f"  {lake / t}" for t in tables]
@@ -52,6 +53,14 @@ def summary(lake: Path, home: Path, landing: Path) -> str:
         f"  model and policy backtests:    {lake / 'quality/backtest'}",
         f"  risk decisions and factors:    {lake / 'gold/risk_scores'}  (policy: policies/current.yaml; see docs/policy.md)",
         f"  incidents:                     {lake / 'gold/incidents'}",
+        "",
+        "For people (see docs/metrics.md):",
+        f"  leadership report:             {report_path(str(lake), last.isoformat())}  (one per night under {lake / 'reports'})",
+        f"  access reviews (IAM teams):    {lake / 'gold/access_review_priorities'}",
+        f"    as CSV per resource owner:   .venv/bin/ztlake export access-reviews --lake {lake} --date {last} "
+        "--out reviews.csv --per-owner --pseudonymize",
+        f"  blast radius:                  {lake / 'gold/blast_radius'}",
+        f"  outcome metrics:               {lake / 'gold/outcome_metrics'}",
         "",
         "Open the Dagster UI (runs, asset checks, partitions):",
         f"  DAGSTER_HOME={home} ZTLAKE_LAKE={lake} ZTLAKE_LANDING={landing} .venv/bin/dagster dev -h 127.0.0.1",

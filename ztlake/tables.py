@@ -73,6 +73,8 @@ BEHAVIOUR_SCORES = Table(GOLD, "behaviour_scores")
 RISK_SCORES = Table(GOLD, "risk_scores")
 POLICY_CANARY = Table(GOLD, "policy_canary")
 INCIDENTS = Table(GOLD, "incidents")
+# Each night's events that can be a step of a policy sequence, so a chain can cross midnight.
+SEQUENCE_STEPS = Table(GOLD, "sequence_steps")
 # Gold, for people (docs/metrics.md), partitioned by `date`: what IAM teams review first, how far
 # one identity or device reaches, and leadership's outcome metrics (one row per metric per night).
 ACCESS_REVIEW_PRIORITIES = Table(GOLD, "access_review_priorities")

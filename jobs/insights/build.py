@@ -103,7 +103,8 @@ def build_outcomes(n: Night) -> DataFrame:
         risk_week=window(n, RISK_SCORES, RISK_DDL, OM.FRICTION_WEEK_DAYS),
         risk_window=window(n, RISK_SCORES, RISK_DDL, OM.REGAIN_WINDOW_DAYS).where(F.col("grain") == "identity_day"),
         incidents=tonight(n, INCIDENTS, INCIDENTS_DDL), cases=soc_cases(n),
-        blast_org=tonight(n, BLAST_RADIUS, BR.BLAST_DDL).where(F.col("grain") == "organization"))
+        blast_org=tonight(n, BLAST_RADIUS, BR.BLAST_DDL).where(F.col("grain") == "organization"),
+        alert_min_score=policy_in_force(n).policy.incident_min_score)
     df = n.spark.createDataFrame(OM.outcome_rows(n.night, inputs), OM.OUTCOME_DDL)
     write_snapshot(n, OUTCOME_METRICS, df)
     return n.silver(OUTCOME_METRICS)

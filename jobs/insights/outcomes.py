@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from jobs.risk.incidents import MIN_SCORE
 from jobs.sources.soc import FALSE_POSITIVE_VERDICTS, TRUE_POSITIVE_VERDICTS
 
 DEFINITIONS_VERSION = "metrics-2026.11.1"
@@ -62,6 +61,7 @@ class OutcomeInputs:
     incidents: DataFrame             # gold incidents, tonight
     cases: DataFrame                 # bronze soc_cases, the last CASE_WINDOW_DAYS + 3 days of updates
     blast_org: DataFrame             # gold blast_radius organization row, tonight
+    alert_min_score: float = 45.0    # the policy's incidents.min_score: a row at or above it is an alert
 
 
 Row = tuple[str, float | None, str, str]  # metric, value, status, detail
@@ -137,10 +137,10 @@ def case_timeline(cases: DataFrame) -> DataFrame:
 
 def detection(night: dt.date, i: OutcomeInputs) -> list[Row]:
     tonight = i.risk_week.where(F.col("date") == F.lit(night))
-    alerts = tonight.where(F.col("score") >= MIN_SCORE).count()
+    alerts = tonight.where(F.col("score") >= i.alert_min_score).count()
     touched = i.incidents.where(F.col("last_seen") == F.lit(night)).count()
     out = [_ok("alert_to_incident_ratio", alerts / touched,
-               f"{alerts} high-risk rows (score >= {MIN_SCORE:.0f}) became {touched} incidents opened or updated tonight")
+               f"{alerts} high-risk rows (score >= {i.alert_min_score:.0f}) became {touched} incidents opened or updated tonight")
            if touched else _not("alert_to_incident_ratio", f"no incident opened or updated tonight ({alerts} high-risk rows)")]
     if i.cases.limit(1).count() == 0:
         return out + [_not(m, "no soc_cases") for m in ("mtta_hours", "mttc_hours", "false_positive_rate_step_up_deny")]

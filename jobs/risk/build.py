@@ -30,6 +30,7 @@ from ztlake.tables import (
     POLICY_CANARY,
     POLICY_LOG,
     RISK_SCORES,
+    SEQUENCE_STEPS,
     silver,
 )
 
@@ -92,8 +93,23 @@ def _optional(n: Night, table_path: str) -> DataFrame | None:
     return df if df.limit(1).count() else None
 
 
-def score_night(n: Night, p: Policy) -> DataFrame:
-    """Both grains of the night under policy `p` (not written)."""
+def score_night(n: Night, p: Policy, steps: DataFrame | None = None) -> DataFrame:
+    """Both grains of the night under policy `p` (not written). `steps`: tonight_steps(n), if at hand."""
+    feats = n.silver(IDENTITY_FEATURES_DAILY)
+    devs = n.silver(DEVICE_FEATURES_DAILY)
+    fcfg = load_features()
+    auth, api, store = tonight_events(n, "authentication"), tonight_events(n, "api_activity"), tonight_events(n, "datastore_activity")
+    steps = tonight_steps(n) if steps is None else steps
+    carried = S.carried_steps(n.previous(SEQUENCE_STEPS, S.STEPS_DDL), steps, p)
+    signals = S.identity_signals(feats, devs, _optional(n, PEER_OUTLIERS.path(n.lake)), _optional(n, BEHAVIOUR_SCORES.path(n.lake)),
+                                 S.sequence_hits(carried, p)).localCheckpoint()
+    reqs = S.sensitive_requests(auth, api, store, n.silver(silver("resources")), fcfg.sensitive_levels)
+    both = S.identity_day(n.night, signals, p).unionByName(S.requests(n.night, reqs, signals, devs, p))
+    return conform(both, S.RISK_DDL)
+
+
+def tonight_steps(n: Night) -> DataFrame:
+    """Tonight's events that can be a step of a sequence (the same for every policy)."""
     feats = n.silver(IDENTITY_FEATURES_DAILY)
     devs = n.silver(DEVICE_FEATURES_DAILY)
     fcfg = load_features()
@@ -105,18 +121,16 @@ def score_night(n: Night, p: Policy) -> DataFrame:
             changes = part if changes is None else changes.unionByName(part)
     if changes is None:
         changes = n.spark.createDataFrame([], "user_uid string, time timestamp, _event_id string, vendor_event_type string, _table string")
-    steps = S.sequence_steps(auth, api, store, changes, feats, devs, n.cfg.privileged_policies, fcfg.travel_max_kmh,
-                             fcfg.travel_min_distance_km)
-    signals = S.identity_signals(feats, devs, _optional(n, PEER_OUTLIERS.path(n.lake)), _optional(n, BEHAVIOUR_SCORES.path(n.lake)),
-                                 S.sequence_hits(steps, p)).localCheckpoint()
-    reqs = S.sensitive_requests(auth, api, store, n.silver(silver("resources")), fcfg.sensitive_levels)
-    both = S.identity_day(n.night, signals, p).unionByName(S.requests(n.night, reqs, signals, devs, p))
-    return conform(both, S.RISK_DDL)
+    return S.sequence_steps(auth, api, store, changes, feats, devs, n.cfg.privileged_policies, fcfg.travel_max_kmh,
+                            fcfg.travel_min_distance_km)
 
 
 def build_risk(n: Night, path: Path | None = None) -> tuple[DataFrame, InForce]:
     inforce = policy_in_force(n, path)
-    write_snapshot(n, RISK_SCORES, score_night(n, inforce.policy))
+    steps = tonight_steps(n).localCheckpoint()
+    write_snapshot(n, RISK_SCORES, score_night(n, inforce.policy, steps))
+    # Tonight's sequence steps, so tomorrow's chains can start tonight (one partition per night).
+    write_snapshot(n, SEQUENCE_STEPS, conform(steps.withColumn("date", F.lit(n.night)), S.STEPS_DDL))
     return n.silver(RISK_SCORES), inforce
 
 
@@ -152,8 +166,13 @@ def backtest_night(n: Night, risk: DataFrame, labels: pd.DataFrame, budgets: tup
     return result
 
 
-def build_incidents(n: Night, min_score: float = I.MIN_SCORE, window_days: int = I.WINDOW_DAYS) -> DataFrame:
-    """Tonight's high-risk rows folded into the open incidents (gold/incidents snapshot)."""
+def build_incidents(n: Night, min_score: float | None = None, window_days: int | None = None) -> DataFrame:
+    """Tonight's high-risk rows folded into the open incidents (gold/incidents snapshot). The score
+    threshold and the window are the policy's `incidents` settings unless given."""
+    if min_score is None or window_days is None:
+        p = policy_in_force(n).policy
+        min_score = p.incident_min_score if min_score is None else min_score
+        window_days = p.incident_window_days if window_days is None else window_days
     cases = I.tonight_cases(n.night, n.silver(RISK_SCORES), min_score)
     previous = n.previous(INCIDENTS, I.INCIDENTS_DDL)
     write_snapshot(n, INCIDENTS, conform(I.roll(n.night, cases, previous, window_days), I.INCIDENTS_DDL))

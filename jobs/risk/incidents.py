@@ -13,8 +13,6 @@ import datetime as dt
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-MIN_SCORE = 45.0
-WINDOW_DAYS = 3
 INCIDENTS_DDL = (
     "date date, incident_id string, user_uid string, email string, status string, severity string, max_score double, "
     "first_seen date, last_seen date, nights array<date>, alert_count bigint, decisions array<string>, "

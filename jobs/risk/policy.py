@@ -93,6 +93,8 @@ class Policy:
     pilot_departments: tuple[str, ...] = ()
     pilot_emails: tuple[str, ...] = ()
     access_review: AccessReview | None = None
+    incident_min_score: float = 45.0  # a row scoring this or more joins its identity's incident
+    incident_window_days: int = 3     # a later high-risk night within this many days updates the incident
     text: str = field(default="", repr=False)
 
     def param(self, factor: str, key: str) -> float:
@@ -193,7 +195,7 @@ def parse(text: str, path: Path) -> Policy:
     if not isinstance(root, yaml.MappingNode):
         raise PolicyError(f"{path}:1: a policy is a mapping of name, version, factors, sensitivity, ladder, overrides")
     top = _mapping(root)
-    allowed = {"name", "version", "mode", "pilot", "factors", "sensitivity", "ladder", "overrides", "sequences", "access_review"}
+    allowed = {"name", "version", "mode", "pilot", "factors", "sensitivity", "ladder", "overrides", "sequences", "access_review", "incidents"}
     for k, (kn, _) in top.items():
         if k not in allowed:
             c.fail(kn, k, f"unknown key (allowed: {', '.join(sorted(allowed))})")
@@ -275,6 +277,12 @@ def parse(text: str, path: Path) -> Policy:
                 _number(c, q["within_hours"][1], f"{key}.within_hours", 0.01, 24 * 7) if "within_hours" in q else 1.0,
                 _number(c, q["weight"][1], f"{key}.weight", 0, 100) if "weight" in q else 0.0))
     review = _access_review(c, top["access_review"][1]) if "access_review" in top else None
+    inc = _mapping(top["incidents"][1]) if "incidents" in top else {}
+    for k, (kn, _) in inc.items():
+        if k not in ("min_score", "window_days"):
+            c.fail(kn, f"incidents.{k}", "unknown key (allowed: min_score, window_days)")
+    inc_min = _number(c, inc["min_score"][1], "incidents.min_score", 0, 100) if "min_score" in inc else 45.0
+    inc_window = _number(c, inc["window_days"][1], "incidents.window_days", 1, 90) if "window_days" in inc else 3.0
     pilot = _mapping(top["pilot"][1]) if "pilot" in top else {}
     depts = _strings(c, pilot["departments"][1], "pilot.departments") if "departments" in pilot else ()
     emails = _strings(c, pilot["emails"][1], "pilot.emails") if "emails" in pilot else ()
@@ -282,7 +290,7 @@ def parse(text: str, path: Path) -> Policy:
         raise PolicyError("policy refused:\n  " + "\n  ".join(c.problems))
     digest = hashlib.sha256(text.encode()).hexdigest()[:12]
     return Policy(scalar("name"), f"{scalar('version')}+{digest}", mode, weights, params, sensitivity, ladder, tuple(overrides),
-                  tuple(sequences), depts, tuple(e.lower() for e in emails), review, text)
+                  tuple(sequences), depts, tuple(e.lower() for e in emails), review, inc_min, int(inc_window), text)
 
 
 def load(path: str | Path | None = None) -> Policy:

@@ -108,16 +108,35 @@ def sequence_steps(auth: DataFrame, api: DataFrame, store: DataFrame, changes: D
     return out
 
 
+STEPS_DDL = "date date, user_uid string, step string, time timestamp, table string, _event_id string"
+
+
+def carried_steps(previous: DataFrame, tonight_steps: DataFrame, p: Policy) -> DataFrame:
+    """Tonight's steps (`tonight` = true) plus the previous night's steps recent enough to start a
+    chain that ends tonight: within the longest sequence window before tonight's first step. So a
+    chain across midnight is found, and reading one partition of yesterday is all it costs."""
+    longest = max((q.within_hours for q in p.sequences), default=0.0)
+    first = tonight_steps.agg(F.min("time").alias("_first"))
+    recent = previous.crossJoin(F.broadcast(first)).where(
+        F.col("time") >= F.col("_first") - F.expr(f"INTERVAL {int(longest * 60)} MINUTES")).drop("_first")
+    cols = ("user_uid", "step", "time", "table", "_event_id")
+    return tonight_steps.select(*cols, F.lit(True).alias("tonight")).unionByName(
+        recent.select(*cols, F.lit(False).alias("tonight"))).dropDuplicates(["user_uid", "step", "_event_id"])
+
+
 def sequence_hits(steps: DataFrame, p: Policy) -> DataFrame:
     """(user_uid, _sequences): for each policy sequence an identity completed tonight (steps in order,
-    all within the window of the first), the earliest such chain with its events."""
+    all within the window of the first), the earliest such chain with its events. With a `tonight`
+    column (carried_steps), a chain must end with one of tonight's steps; earlier ones may be
+    yesterday's."""
     empty = steps.sparkSession.createDataFrame([], f"user_uid string, _sequences {SEQ_DDL}")
     hits = None
     for q in p.sequences:
         chain = None
         for k, st in enumerate(q.steps):
+            tonight = F.col("tonight") if "tonight" in steps.columns else F.lit(True)
             s = steps.where(F.col("step") == st).select("user_uid", F.col("time").alias(f"t{k}"), F.col("table").alias(f"tb{k}"),
-                                                         F.col("_event_id").alias(f"e{k}"))
+                                                         F.col("_event_id").alias(f"e{k}"), tonight.alias(f"n{k}"))
             if chain is None:
                 chain = s
                 continue
@@ -125,6 +144,7 @@ def sequence_hits(steps: DataFrame, p: Policy) -> DataFrame:
                                                     & (F.col(f"t{k}") <= F.col("t0") + F.expr(f"INTERVAL {int(q.within_hours * 60)} MINUTES")))
         assert chain is not None
         n = len(q.steps)
+        chain = chain.where(F.col(f"n{n - 1}"))
         events = F.array(*[F.struct(F.col(f"tb{k}").alias("table"), F.col(f"e{k}").alias("_event_id")) for k in range(n)])
         detail = F.concat(F.lit(" then ".join(st.replace("_", " ") for st in q.steps) + f" within {q.within_hours:g}h: "),
                           F.concat_ws(" -> ", *[F.concat(F.col(f"tb{k}"), F.lit(":"), F.col(f"e{k}")) for k in range(n)]))

@@ -15,15 +15,19 @@ from ztlake import delta_io
 from ztlake.generator import generate
 from ztlake.nightly import run_nights
 from ztlake.tables import (
+    ACCESS_REVIEW_PRIORITIES,
     BACKTEST,
     BEHAVIOUR_SCORES,
+    BLAST_RADIUS,
     IDENTITY_FEATURES_DAILY,
     INCIDENTS,
     NIGHTLY_PUBLICATION,
+    OUTCOME_METRICS,
     PEER_OUTLIERS,
     RISK_SCORES,
     SILVER_EVENT_TABLES,
     VALIDATION_RESULTS,
+    report_path,
     silver,
 )
 
@@ -172,3 +176,18 @@ def test_rerun_scores_risk_with_the_policy_and_opens_incidents(spark, runs):
     assert incidents.count() > 0 and incidents.where(F.size("evidence") == 0).count() < incidents.count()
     bt = delta_io.read(spark, BACKTEST.path(lake)).where((F.col("model") == "ztlake-risk-policy") & (F.col("date") == NIGHT))
     assert bt.count() == 3 and bt.where(F.col("recall").isNull()).count() == 0
+
+
+def test_rerun_writes_what_people_read_and_the_injected_risks_lead_the_access_reviews(spark, runs):
+    lake, _, _, rerun, labels = runs
+    who = {(x["scenario"], x["kind"]): x["identity"].lower() for x in labels}
+    top = delta_io.read(spark, ACCESS_REVIEW_PRIORITIES.path(lake)).where((F.col("date") == NIGHT) & (F.col("rank") <= 10)).collect()
+    pairs = {(r["email"], r["entitlement"]) for r in top}
+    assert (who["peer_outlier_entitlement", "attack"], "group:aws-dev-admin") in pairs
+    assert who["leaver_still_active", "attack"] in {r["email"] for r in top if "leaver" in r["identity_state"]}
+    blast = delta_io.read(spark, BLAST_RADIUS.path(lake)).where(F.col("date") == NIGHT)
+    assert blast.where(F.col("grain") == "organization").count() == 1 and blast.where(F.col("grain") == "device").count() > 0
+    metrics = delta_io.read(spark, OUTCOME_METRICS.path(lake)).where(F.col("date") == NIGHT).collect()
+    assert len(metrics) == 15
+    assert all(m["status"] == "measured" or (m["status"].startswith("not measured: ") and m["value"] is None) for m in metrics)
+    assert Path(report_path(lake, NIGHT.isoformat())).is_file()

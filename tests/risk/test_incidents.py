@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime as dt
 
 from jobs.risk import incidents as I
+from jobs.risk.policy import load
 from jobs.silver.build import conform
 
 N1 = dt.date(2026, 11, 3)
+POLICY = load()  # incidents.min_score 45, incidents.window_days 3
 RISK = ("date date, grain string, request_uid string, user_uid string, email string, device_uid string, score double, decision string, "
         "factors array<struct<name:string,observed:double,severity:double,weight:double,contribution:double,detail:string>>, "
         "evidence array<struct<table:string,_event_id:string>>, policy_version string")
@@ -22,8 +24,8 @@ def f(name, c, detail):
 
 
 def night(spark, d, rows, previous):
-    cases = I.tonight_cases(d, risk_rows(spark, d, rows), I.MIN_SCORE)
-    return conform(I.roll(d, cases, previous, I.WINDOW_DAYS), I.INCIDENTS_DDL).cache()
+    cases = I.tonight_cases(d, risk_rows(spark, d, rows), POLICY.incident_min_score)
+    return conform(I.roll(d, cases, previous, POLICY.incident_window_days), I.INCIDENTS_DDL).cache()
 
 
 def test_five_alerts_are_one_case_updated_later_and_closed_when_quiet(spark):
@@ -54,7 +56,7 @@ def test_five_alerts_are_one_case_updated_later_and_closed_when_quiet(spark):
     assert second[0]["alert_count"] == 6 and second[0]["nights"] == [N1, N1 + dt.timedelta(days=1)]
     assert second[0]["first_seen"] == N1 and second[0]["last_seen"] == N1 + dt.timedelta(days=1)
 
-    later = N1 + dt.timedelta(days=1 + I.WINDOW_DAYS + 1)
+    later = N1 + dt.timedelta(days=1 + POLICY.incident_window_days + 1)
     third = {r["status"]: r for r in night(spark, later, alerts[:1], spark.createDataFrame(second, I.INCIDENTS_DDL)).collect()}
     assert third["closed"]["incident_id"] == case["incident_id"]
     assert third["open"]["incident_id"] != case["incident_id"] and third["open"]["first_seen"] == later

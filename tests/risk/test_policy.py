@@ -17,7 +17,7 @@ from jobs.silver.config import load as load_silver
 def test_shipped_policy_is_valid_and_versioned_by_content():
     p = load()
     version, digest = p.version.split("+")
-    assert version == "2026.11.1" and len(digest) == 12
+    assert version == "2026.11.2" and len(digest) == 12
     assert parse(CURRENT.read_text() + "\n# a comment changes the hash\n", CURRENT).version != p.version
     assert p.ladder["step_up"] < p.ladder["deny"] and p.weights["known_bad_ip"] > 0
 
@@ -58,3 +58,14 @@ def test_previous_policy_stays_in_force_when_the_file_breaks(spark, tmp_path):
     assert kept.policy.version == first.policy.version and "ladder.deny: must be a number" in (kept.refused or "")
     with pytest.raises(PolicyError, match="no earlier accepted policy"):
         RB.policy_in_force(Night(spark, str(tmp_path / "other"), n.night, load_silver()), Path(good))
+
+
+def test_incident_settings_are_policy_keys_with_their_bounds():
+    from jobs.risk.policy import CURRENT, PolicyError, parse
+
+    p = parse(CURRENT.read_text(), CURRENT)
+    assert (p.incident_min_score, p.incident_window_days) == (45.0, 3)
+    changed = parse(CURRENT.read_text().replace("window_days: 3}", "window_days: 5}"), CURRENT)
+    assert changed.incident_window_days == 5 and changed.version != p.version
+    with pytest.raises(PolicyError, match=r"current.yaml:\d+: incidents.window_days: must be a number from 1 to 90"):
+        parse(CURRENT.read_text().replace("window_days: 3}", "window_days: 0}"), CURRENT)

@@ -48,3 +48,29 @@ def test_three_step_chain_needs_every_step_in_order(spark):
     assert set(found) == {("u1", "consent_or_mfa_enrollment_then_token_then_escalation")}
     assert [e["_event_id"] for e in found["u1", "consent_or_mfa_enrollment_then_token_then_escalation"]["events"]] == [
         "consent-1", "ct-10", "ct-11"]
+
+
+def test_a_chain_across_midnight_is_found_once_on_the_night_it_completes(spark):
+    policy = parse(CURRENT.read_text(), CURRENT)
+    ddl = "date date, user_uid string, step string, time timestamp, table string, _event_id string"
+    late = dt.datetime(2026, 11, 2, 23, 30)
+    yesterday = spark.createDataFrame([
+        (late.date(), "u1", "impossible_travel", late, "authentication", "okta-late"),
+        (late.date(), "u2", "impossible_travel", late - dt.timedelta(hours=6), "authentication", "okta-early"),  # > 4 h before
+        (late.date(), "u5", "oauth_consent_or_mfa_enrollment", late - dt.timedelta(hours=30), "account_change", "old"),
+        (late.date(), "u3", "impossible_travel", late, "authentication", "okta-x"),
+        (late.date(), "u3", "privileged_role_assumption", late + dt.timedelta(minutes=5), "api_activity", "ct-done"),
+    ], ddl)
+    tonight = spark.createDataFrame([
+        ("u1", "privileged_role_assumption", late + dt.timedelta(minutes=40), "api_activity", "ct-after-midnight"),
+        ("u2", "privileged_role_assumption", late + dt.timedelta(minutes=40), "api_activity", "ct-2"),
+        ("u4", "impossible_travel", late + dt.timedelta(hours=1), "authentication", "okta-4"),
+    ], STEPS.replace("table string, _event_id string", "table string, _event_id string"))
+    carried = S.carried_steps(yesterday, tonight, policy)
+    # Yesterday's steps within the longest window (24 h) before tonight's first step are carried.
+    assert {r["_event_id"] for r in carried.where("not tonight").collect()} == {"okta-late", "okta-early", "okta-x", "ct-done"}
+    out = {r["user_uid"]: r["_sequences"] for r in S.sequence_hits(carried, policy).collect()}
+    # u1's chain starts yesterday and ends tonight; u2's spans more than 4 hours; u3's completed
+    # yesterday and is not counted again.
+    assert set(out) == {"u1"}
+    assert [e["_event_id"] for e in out["u1"][0]["events"]] == ["okta-late", "ct-after-midnight"]

@@ -1,0 +1,77 @@
+"""What the risk policy catches, by scenario, on a lake the nightly job has run (issue 6's target).
+
+For every labelled episode (the generator's labels file), on its day: the identity-day risk score,
+its rank among that day's identity-days, counted pessimistically (every identity-day with an equal or
+higher score ranks ahead), whether it falls inside an alert budget of 1% of that day's identity-days,
+and inside 1% of all the run's identity-days pooled, and the strictest decision the identity got
+that day at either grain. Then, for the benign look-alikes: how many were denied, and how many were
+held to more than step-up.
+
+    .venv/bin/python benchmarks/decision_catch.py --lake demo/lake --labels demo/labels.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+from pyspark.sql import functions as F
+from pyspark.sql.window import Window
+
+from jobs.risk.policy import DECISIONS
+from models.backtest import label_days
+from ztlake import delta_io
+from ztlake.spark import build_session
+from ztlake.tables import RISK_SCORES
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--lake", required=True)
+    ap.add_argument("--labels", required=True)
+    ap.add_argument("--budget", type=float, default=0.01)
+    args = ap.parse_args()
+    spark = build_session("local[2]", "decision-catch", None, {})
+    risk = delta_io.read(spark, RISK_SCORES.path(args.lake))
+    strict = F.array_position(F.array(*[F.lit(d) for d in DECISIONS]), F.col("decision"))
+    worst = risk.groupBy("date", F.lower("email").alias("email")).agg(F.max(strict).alias("_k"))
+    days = risk.where(F.col("grain") == "identity_day").select("date", F.lower("email").alias("email"), "score", "factors")
+    by_day = Window.partitionBy("date").orderBy(F.desc("score")).rangeBetween(Window.unboundedPreceding, Window.currentRow)
+    pooled = Window.orderBy(F.desc("score")).rangeBetween(Window.unboundedPreceding, Window.currentRow)
+    ranked = days.select("*", F.count("*").over(by_day).alias("rank"), F.count("*").over(Window.partitionBy("date")).alias("n"),
+                         F.count("*").over(pooled).alias("pooled_rank")).join(worst, ["date", "email"], "left").toPandas()
+    total = len(ranked)
+    k_pooled = max(1, math.ceil(args.budget * total))
+    labels = label_days(args.labels)
+    m = labels.merge(ranked, on=["date", "email"], how="left")
+    print(f"{total} identity-days over {ranked['date'].nunique()} nights; budget {args.budget:.1%}: per day "
+          f"{sorted({max(1, math.ceil(args.budget * n)) for n in ranked['n']})} alert(s), pooled {k_pooled}")
+    print(f"{'scenario':36} {'kind':17} {'date':10} {'score':>6} {'rank/day':>9} {'1%/day':>6} {'1% pooled':>9}  "
+          f"{'strictest decision':24} top factors")
+    caught_day, caught_pooled, denied, above = set(), set(), [], []
+    for r in m.sort_values(["scenario", "kind"]).itertuples():
+        if r.n != r.n:  # not scored (NaN)
+            print(f"{r.scenario:36} {r.kind:17} {r.date!s:10}  (no identity-day row)")
+            continue
+        in_day = r.rank <= max(1, math.ceil(args.budget * r.n))
+        in_pooled = r.pooled_rank <= k_pooled
+        decision = DECISIONS[int(r._k) - 1] if r._k == r._k and r._k else "?"
+        if r.kind == "attack":
+            caught_day |= {r.scenario} if in_day else set()
+            caught_pooled |= {r.scenario} if in_pooled else set()
+        else:
+            denied += [r.scenario] if decision == "deny" else []
+            above += [r.scenario] if decision not in ("allow", "step_up") else []
+        factors = ", ".join(f["name"] for f in (list(r.factors) if r.factors is not None else [])[:4])
+        print(f"{r.scenario:36} {r.kind:17} {r.date!s:10} {r.score:6.1f} {int(r.rank):>4}/{int(r.n):<4} {'yes' if in_day else 'no':>6} "
+              f"{'yes' if in_pooled else 'no':>9}  {decision:24} {factors}")
+    scenarios = sorted(set(labels[labels["kind"] == "attack"]["scenario"]))
+    print(f"\nattack scenarios caught at {args.budget:.1%} of their day: {len(caught_day)}/{len(scenarios)}; "
+          f"missed: {sorted(set(scenarios) - caught_day)}")
+    print(f"attack scenarios caught at {args.budget:.1%} of all identity-days: {len(caught_pooled)}/{len(scenarios)}; "
+          f"missed: {sorted(set(scenarios) - caught_pooled)}")
+    print(f"benign look-alikes denied: {len(denied)} {sorted(denied)}; held above step-up: {len(above)} {sorted(above)}")
+
+
+if __name__ == "__main__":
+    main()
