@@ -26,6 +26,7 @@ class FeatureConfig:
     working_hours_utc: tuple[int, int] = (6, 20)
     rare_resource_share: float = 0.10
     sensitive_levels: tuple[str, ...] = ("high", "critical")
+    edr_expected_os: tuple[str, ...] = ("windows", "macos", "linux")
 
     @property
     def decay(self) -> float:
@@ -53,6 +54,7 @@ def load(path: str | Path | None = None) -> FeatureConfig:
             working_hours_utc=(int(start), int(end)),
             rare_resource_share=float(peers.get("rare_resource_share", 0.10)),
             sensitive_levels=tuple(str(s).lower() for s in raw.get("sensitive_levels", ["high", "critical"])),
+            edr_expected_os=tuple(str(s).lower() for s in raw.get("edr_expected_os", ["windows", "macos", "linux"])),
         )
     except (KeyError, TypeError, ValueError) as e:
         raise ConfigError(f"{p}: invalid feature config: {e!r}") from e

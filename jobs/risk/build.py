@@ -102,9 +102,9 @@ def score_night(n: Night, p: Policy, steps: DataFrame | None = None) -> DataFram
     steps = tonight_steps(n) if steps is None else steps
     carried = S.carried_steps(n.previous(SEQUENCE_STEPS, S.STEPS_DDL), steps, p)
     signals = S.identity_signals(feats, devs, _optional(n, PEER_OUTLIERS.path(n.lake)), _optional(n, BEHAVIOUR_SCORES.path(n.lake)),
-                                 S.sequence_hits(carried, p)).localCheckpoint()
+                                 S.sequence_hits(carried, p), fcfg.edr_expected_os).localCheckpoint()
     reqs = S.sensitive_requests(auth, api, store, n.silver(silver("resources")), fcfg.sensitive_levels)
-    both = S.identity_day(n.night, signals, p).unionByName(S.requests(n.night, reqs, signals, devs, p))
+    both = S.identity_day(n.night, signals, p).unionByName(S.requests(n.night, reqs, signals, devs, p, fcfg.edr_expected_os))
     return conform(both, S.RISK_DDL)
 
 

@@ -95,6 +95,7 @@ class Policy:
     access_review: AccessReview | None = None
     incident_min_score: float = 45.0  # a row scoring this or more joins its identity's incident
     incident_window_days: int = 3     # a later high-risk night within this many days updates the incident
+    warmup_days: int = 0              # novelty factors (new device, rare resource) count from this many baseline days
     text: str = field(default="", repr=False)
 
     def param(self, factor: str, key: str) -> float:
@@ -158,6 +159,22 @@ def _factors(c: _Check, node: yaml.Node | None, known: dict[str, dict[str, bool]
     return weights, params
 
 
+def _named_numbers(c: _Check, node: yaml.Node, known: tuple[str, ...], where: str, lo: float, hi: float,
+                   unknown: str = "unknown key") -> dict[str, float]:
+    """`{name: number}` where every name is known and every known name is required."""
+    m = _mapping(node)
+    out: dict[str, float] = {}
+    for k, (kn, vn) in m.items():
+        if k not in known:
+            c.fail(kn, f"{where}.{k}", f"{unknown} (allowed: {', '.join(known)})")
+        else:
+            out[k] = _number(c, vn, f"{where}.{k}", lo, hi)
+    for k in known:
+        if k not in m:
+            c.fail(node, f"{where}.{k}", "required")
+    return out
+
+
 def _access_review(c: _Check, node: yaml.Node) -> AccessReview:
     """`access_review: {factors: {...}, recommend: {...}}`: every factor and threshold is required,
     so a reviewer sees the whole ranking rule in the file."""
@@ -169,16 +186,7 @@ def _access_review(c: _Check, node: yaml.Node) -> AccessReview:
     for name in REVIEW_FACTORS:
         if name not in weights and not any(f"access_review.factors.{name}" in p for p in c.problems):
             c.fail(m["factors"][1] if "factors" in m else node, f"access_review.factors.{name}", "required")
-    rec: dict[str, float] = {}
-    rm = _mapping(m["recommend"][1]) if "recommend" in m else {}
-    for k, (kn, vn) in rm.items():
-        if k not in REVIEW_RECOMMEND:
-            c.fail(kn, f"access_review.recommend.{k}", f"unknown key (allowed: {', '.join(REVIEW_RECOMMEND)})")
-        else:
-            rec[k] = _number(c, vn, f"access_review.recommend.{k}", 0, 10000)
-    for k in REVIEW_RECOMMEND:
-        if k not in rec and k not in rm:
-            c.fail(m["recommend"][1] if "recommend" in m else node, f"access_review.recommend.{k}", "required")
+    rec = _named_numbers(c, m["recommend"][1] if "recommend" in m else node, REVIEW_RECOMMEND, "access_review.recommend", 0, 10000)
     if "keep_below" in rec and "revoke_from" in rec and rec["keep_below"] >= rec["revoke_from"]:
         c.fail(m["recommend"][1], "access_review.recommend", "keep_below must be below revoke_from")
     return AccessReview(weights, params, rec)
@@ -195,7 +203,7 @@ def parse(text: str, path: Path) -> Policy:
     if not isinstance(root, yaml.MappingNode):
         raise PolicyError(f"{path}:1: a policy is a mapping of name, version, factors, sensitivity, ladder, overrides")
     top = _mapping(root)
-    allowed = {"name", "version", "mode", "pilot", "factors", "sensitivity", "ladder", "overrides", "sequences", "access_review", "incidents"}
+    allowed = {"name", "version", "mode", "pilot", "factors", "sensitivity", "ladder", "overrides", "sequences", "access_review", "incidents", "warmup_days"}
     for k, (kn, _) in top.items():
         if k not in allowed:
             c.fail(kn, k, f"unknown key (allowed: {', '.join(sorted(allowed))})")
@@ -215,16 +223,7 @@ def parse(text: str, path: Path) -> Policy:
         else:
             sensitivity[s] = _number(c, vn, f"sensitivity.{s}", 0, 10)
 
-    ladder: dict[str, float] = {}
-    lad = _mapping(top["ladder"][1]) if "ladder" in top else {}
-    for d, (kn, vn) in lad.items():
-        if d not in LADDER:
-            c.fail(kn, f"ladder.{d}", f"unknown decision (ladder: {', '.join(LADDER)})")
-        else:
-            ladder[d] = _number(c, vn, f"ladder.{d}", 0, 100)
-    for d in LADDER:
-        if d not in ladder and "ladder" in top and not any(p.endswith(f"ladder.{d}: required") for p in c.problems):
-            c.fail(top["ladder"][1], f"ladder.{d}", "required")
+    ladder = _named_numbers(c, top["ladder"][1], LADDER, "ladder", 0, 100, "unknown decision") if "ladder" in top else {}
     values = [ladder[d] for d in LADDER if d in ladder]
     if len(values) == len(LADDER) and any(b <= a for a, b in zip(values, values[1:], strict=False)):
         c.fail(top["ladder"][1], "ladder", f"thresholds must increase in the order {' < '.join(LADDER)}")
@@ -283,6 +282,7 @@ def parse(text: str, path: Path) -> Policy:
             c.fail(kn, f"incidents.{k}", "unknown key (allowed: min_score, window_days)")
     inc_min = _number(c, inc["min_score"][1], "incidents.min_score", 0, 100) if "min_score" in inc else 45.0
     inc_window = _number(c, inc["window_days"][1], "incidents.window_days", 1, 90) if "window_days" in inc else 3.0
+    warmup = _number(c, top["warmup_days"][1], "warmup_days", 0, 90) if "warmup_days" in top else 0.0
     pilot = _mapping(top["pilot"][1]) if "pilot" in top else {}
     depts = _strings(c, pilot["departments"][1], "pilot.departments") if "departments" in pilot else ()
     emails = _strings(c, pilot["emails"][1], "pilot.emails") if "emails" in pilot else ()
@@ -290,7 +290,7 @@ def parse(text: str, path: Path) -> Policy:
         raise PolicyError("policy refused:\n  " + "\n  ".join(c.problems))
     digest = hashlib.sha256(text.encode()).hexdigest()[:12]
     return Policy(scalar("name"), f"{scalar('version')}+{digest}", mode, weights, params, sensitivity, ladder, tuple(overrides),
-                  tuple(sequences), depts, tuple(e.lower() for e in emails), review, inc_min, int(inc_window), text)
+                  tuple(sequences), depts, tuple(e.lower() for e in emails), review, inc_min, int(inc_window), int(warmup), text)
 
 
 def load(path: str | Path | None = None) -> Policy:

@@ -37,18 +37,25 @@ def _clip01(x: Column) -> Column:
     return F.least(F.lit(1.0), F.greatest(F.lit(0.0), x))
 
 
-def device_posture(device_features: DataFrame) -> DataFrame:
-    """(device_uid, dev_new, dev_unmanaged, dev_edr_unhealthy) for tonight's devices."""
+EDR_EXPECTED_OS = ("windows", "macos", "linux")
+
+
+def device_posture(device_features: DataFrame, edr_expected_os: tuple[str, ...] = EDR_EXPECTED_OS) -> DataFrame:
+    """(device_uid, dev_new, dev_unmanaged, dev_edr_unhealthy) for tonight's devices. EDR is
+    unhealthy only where a sensor is expected: a desktop OS (or an unknown one), not a phone."""
+    os_name = F.lower(F.coalesce("os", F.lit("")))
+    expected = (os_name == "") | os_name.isin(*edr_expected_os)
     return device_features.select(
         "device_uid", F.coalesce("new_device", F.lit(False)).alias("dev_new"),
         (~F.coalesce("managed", F.lit(False))).alias("dev_unmanaged"),
-        (~F.coalesce("edr_healthy", F.lit(False)) & ~F.coalesce("ghost", F.lit(False))).alias("dev_edr_unhealthy"))
+        (~F.coalesce("edr_healthy", F.lit(False)) & ~F.coalesce("ghost", F.lit(False)) & expected).alias("dev_edr_unhealthy"))
 
 
 def identity_signals(features: DataFrame, device_features: DataFrame, peers: DataFrame | None, behaviour: DataFrame | None,
-                     sequences: DataFrame | None = None) -> DataFrame:
+                     sequences: DataFrame | None = None, edr_expected_os: tuple[str, ...] = EDR_EXPECTED_OS) -> DataFrame:
     """Features joined with tonight's model signals, sequences and the posture of the devices each identity used."""
-    used = device_features.select("device_uid", F.explode("users").alias("user_uid")).join(device_posture(device_features), "device_uid")
+    used = device_features.select("device_uid", F.explode("users").alias("user_uid")).join(
+        device_posture(device_features, edr_expected_os), "device_uid")
     posture = used.groupBy("user_uid").agg(F.max(F.col("dev_edr_unhealthy").cast("int")).alias("edr_unhealthy_devices"))
     df = features.join(posture, "user_uid", "left")
     if peers is not None:
@@ -161,8 +168,11 @@ def factor_columns(p: Policy) -> dict[str, tuple[Column, Column, Column]]:
     """factor -> (observed value, severity 0..1, detail) over an identity-signals row."""
     c = F.col
     num = lambda name: F.coalesce(c(name).cast("double"), F.lit(0.0))  # noqa: E731
+    # Novelty means little until the identity has a baseline: new devices and first uses count only
+    # from the policy's `warmup_days` of the identity's own history.
+    warm = num("baseline_days") >= p.warmup_days
     defs: dict[str, tuple[Column, Column, Column]] = {
-        "new_device": (num("new_devices"), _one(num("new_devices") >= 1),
+        "new_device": (num("new_devices"), _one((num("new_devices") >= 1) & warm),
                        F.concat(F.lit("new device(s): "), F.array_join(F.coalesce(c("new_device_uids"), F.array()), ", "))),
         "unmanaged_device": (num("unmanaged_devices_used"), _one(num("unmanaged_devices_used") >= 1),
                              F.lit("a device with no MDM record (or not managed)")),
@@ -173,7 +183,7 @@ def factor_columns(p: Policy) -> dict[str, tuple[Column, Column, Column]]:
                                               num("max_travel_kmh"))),
         "known_bad_ip": (num("threat_intel_hits"), _one(num("threat_intel_hits") >= 1),
                          F.concat(F.lit("source IP in "), F.array_join(F.coalesce(c("threat_intel_indicators"), F.array()), ", "))),
-        "rare_resource": (num("rare_resources"), _one(num("rare_resources") >= 1),
+        "rare_resource": (num("rare_resources"), _one((num("rare_resources") >= 1) & warm),
                           F.concat(F.lit("first use, rare among peers: "),
                                    F.array_join(F.coalesce(c("rare_resource_uids"), F.array()), ", "))),
         "peer_outlier_entitlement": (num("outlier_score"), _clip01(num("outlier_score") / p.param("peer_outlier_entitlement", "full_at")),
@@ -306,14 +316,16 @@ def sensitive_requests(auth: DataFrame, api: DataFrame, store: DataFrame, resour
     return req.where(keep).withColumn("request_uid", F.concat_ws(":", "table", "_event_id"))
 
 
-def requests(night: dt.date, reqs: DataFrame, signals: DataFrame, device_features: DataFrame, p: Policy) -> DataFrame:
+def requests(night: dt.date, reqs: DataFrame, signals: DataFrame, device_features: DataFrame, p: Policy,
+             edr_expected_os: tuple[str, ...] = EDR_EXPECTED_OS) -> DataFrame:
     """One row per sensitive request: the identity's night, with the device factors of *this*
     request's device and the resource's sensitivity multiplier."""
     mult = F.create_map(*[x for kv in p.sensitivity.items() for x in (F.lit(kv[0]), F.lit(kv[1]))])
-    df = reqs.join(device_posture(device_features), "device_uid", "left").join(signals, "user_uid")
+    df = reqs.join(device_posture(device_features, edr_expected_os), "device_uid", "left").join(signals, "user_uid")
+    warm = F.coalesce(F.col("baseline_days"), F.lit(0)) >= p.warmup_days
     unknown_device = F.col("device_uid").isNull()
     dev: dict[str, tuple[Column, Column, Column]] = {
-        "new_device": (_one(F.coalesce("dev_new", F.lit(False))), _one(F.coalesce("dev_new", F.lit(False))),
+        "new_device": (_one(F.coalesce("dev_new", F.lit(False))), _one(F.coalesce("dev_new", F.lit(False)) & warm),
                        F.concat(F.lit("request from new device "), F.coalesce("device_uid", F.lit("?")))),
         "unmanaged_device": (_one(F.coalesce("dev_unmanaged", unknown_device)), _one(F.coalesce("dev_unmanaged", unknown_device)),
                              F.concat(F.lit("request from a device with no MDM record: "), F.coalesce("device_uid", F.lit("unknown")))),

@@ -69,3 +69,22 @@ def test_incident_settings_are_policy_keys_with_their_bounds():
     assert changed.incident_window_days == 5 and changed.version != p.version
     with pytest.raises(PolicyError, match=r"current.yaml:\d+: incidents.window_days: must be a number from 1 to 90"):
         parse(CURRENT.read_text().replace("window_days: 3}", "window_days: 0}"), CURRENT)
+
+
+def test_edr_is_expected_on_desktops_not_phones_and_novelty_waits_for_a_baseline(spark):
+    from jobs.risk import score as S
+    from jobs.risk.policy import load
+
+    devs = spark.createDataFrame([("win", "Windows", False, False), ("phone", "iOS", False, False), ("unknown", None, False, False),
+                                  ("ghost", "Windows", False, True), ("mac-ok", "macOS", True, False)],
+                                 "device_uid string, os string, edr_healthy boolean, ghost boolean") \
+        .selectExpr("*", "true as managed", "false as new_device")
+    posture = {r["device_uid"]: r["dev_edr_unhealthy"] for r in S.device_posture(devs).collect()}
+    assert posture == {"win": True, "phone": False, "unknown": True, "ghost": False, "mac-ok": False}
+    p = load()
+    assert p.warmup_days == 2
+    cols = S.factor_columns(p)
+    rows = spark.createDataFrame([(0, 1, 1), (1, 1, 1), (2, 1, 1)], "baseline_days int, new_devices int, rare_resources int") \
+        .selectExpr("*", "array('d1') as new_device_uids", "array('r1') as rare_resource_uids")
+    got = rows.select("baseline_days", cols["new_device"][1].alias("new"), cols["rare_resource"][1].alias("rare")).orderBy("baseline_days")
+    assert [(r["new"], r["rare"]) for r in got.collect()] == [(0.0, 0.0), (0.0, 0.0), (1.0, 1.0)]
