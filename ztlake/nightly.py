@@ -11,7 +11,7 @@ from typing import Any
 
 from dagster import DagsterInstance
 
-from ztlake.tables import LAYERS, NIGHTLY_JOB
+from ztlake.tables import GOLD, LAYERS, NIGHTLY_JOB, REPORTS_DIR
 
 
 @dataclass
@@ -76,7 +76,9 @@ def run_nights(
         unknown = set(layers) - set(LAYERS)
         if unknown:
             raise ValueError(f"unknown layer(s) {sorted(unknown)}; choose from {', '.join(LAYERS)}")
-        selection = [k for k in defs.resolve_asset_graph().get_all_asset_keys() if k.path[0] in layers]
+        # The nightly report is rendered from gold: it runs with the gold layer.
+        wanted = set(layers) | ({REPORTS_DIR} if GOLD in layers else set())
+        selection = [k for k in defs.resolve_asset_graph().get_all_asset_keys() if k.path[0] in wanted]
     results: list[NightResult] = []
     with _instance(dagster_home) as instance:
         for night in nights:
