@@ -77,6 +77,7 @@ class Sequence:
     steps: tuple[str, ...]
     within_hours: float
     weight: float
+    same_device: bool = False  # every step must come from the first step's device
 
 
 @dataclass(frozen=True)
@@ -271,10 +272,16 @@ def parse(text: str, path: Path) -> Policy:
             for st in steps:
                 if st not in STEPS:
                     c.fail(q["steps"][1], f"{key}.steps", f"unknown step {st!r} (known: {', '.join(STEPS)})")
+            same = str(q["same_device"][1].value).lower() if "same_device" in q else "false"
+            if same not in ("true", "false"):
+                c.fail(q["same_device"][1], f"{key}.same_device", "must be true or false")
+            for k2, (kn2, _) in q.items():
+                if k2 not in ("name", "steps", "within_hours", "weight", "same_device"):
+                    c.fail(kn2, f"{key}.{k2}", "unknown key (allowed: name, steps, within_hours, weight, same_device)")
             sequences.append(Sequence(
                 str(q["name"][1].value) if "name" in q else key, steps,
                 _number(c, q["within_hours"][1], f"{key}.within_hours", 0.01, 24 * 7) if "within_hours" in q else 1.0,
-                _number(c, q["weight"][1], f"{key}.weight", 0, 100) if "weight" in q else 0.0))
+                _number(c, q["weight"][1], f"{key}.weight", 0, 100) if "weight" in q else 0.0, same == "true"))
     review = _access_review(c, top["access_review"][1]) if "access_review" in top else None
     inc = _mapping(top["incidents"][1]) if "incidents" in top else {}
     for k, (kn, _) in inc.items():

@@ -80,8 +80,8 @@ SEQ_DDL = "array<struct<name:string,weight:double,detail:string,events:array<str
 
 def sequence_steps(auth: DataFrame, api: DataFrame, store: DataFrame, changes: DataFrame, features: DataFrame,
                    device_features: DataFrame, privileged_policies: tuple[str, ...], max_kmh: float, min_km: float) -> DataFrame:
-    """(user_uid, step, time, table, _event_id): tonight's events that can be a step of a sequence."""
-    cols = ("user_uid", "time", "_event_id")
+    """(user_uid, step, time, table, _event_id, device_uid): tonight's events that can be a step of a sequence."""
+    cols = ("user_uid", "time", "_event_id", "device_uid")
     logon = auth.where((F.col("activity_id") == 1) & (F.col("status") == "Success") & F.col("user_uid").isNotNull())
     w = Window.partitionBy("user_uid").orderBy("time", "_event_id")
     geo = logon.where(F.col("src_lat").isNotNull()).select(
@@ -105,7 +105,8 @@ def sequence_steps(auth: DataFrame, api: DataFrame, store: DataFrame, changes: D
     et = F.lower(F.coalesce("vendor_event_type", F.lit("")))
     enrol = changes.where(F.col("user_uid").isNotNull() & (et.contains("consent") | et.contains("mfa.factor.activate")
                                                             | et.contains("registered security info"))).select(
-        *cols, F.lit("oauth_consent_or_mfa_enrollment").alias("step"), F.col("_table").alias("table"))
+        "user_uid", "time", "_event_id", F.lit(None).cast("string").alias("device_uid"),
+        F.lit("oauth_consent_or_mfa_enrollment").alias("step"), F.col("_table").alias("table"))
     token = api_ok.where(~op.startswith("AssumeRole")).select(*cols, F.lit("token_use").alias("step"), F.lit("api_activity").alias("table"))
     esc = api_ok.where(op.isin(*ESCALATIONS) & F.col("error_code").isNull()).select(
         *cols, F.lit("privilege_escalation").alias("step"), F.lit("api_activity").alias("table"))
@@ -115,7 +116,7 @@ def sequence_steps(auth: DataFrame, api: DataFrame, store: DataFrame, changes: D
     return out
 
 
-STEPS_DDL = "date date, user_uid string, step string, time timestamp, table string, _event_id string"
+STEPS_DDL = "date date, user_uid string, step string, time timestamp, table string, _event_id string, device_uid string"
 
 
 def carried_steps(previous: DataFrame, tonight_steps: DataFrame, p: Policy) -> DataFrame:
@@ -126,7 +127,7 @@ def carried_steps(previous: DataFrame, tonight_steps: DataFrame, p: Policy) -> D
     first = tonight_steps.agg(F.min("time").alias("_first"))
     recent = previous.crossJoin(F.broadcast(first)).where(
         F.col("time") >= F.col("_first") - F.expr(f"INTERVAL {int(longest * 60)} MINUTES")).drop("_first")
-    cols = ("user_uid", "step", "time", "table", "_event_id")
+    cols = ("user_uid", "step", "time", "table", "_event_id", "device_uid")
     return tonight_steps.select(*cols, F.lit(True).alias("tonight")).unionByName(
         recent.select(*cols, F.lit(False).alias("tonight"))).dropDuplicates(["user_uid", "step", "_event_id"])
 
@@ -142,13 +143,17 @@ def sequence_hits(steps: DataFrame, p: Policy) -> DataFrame:
         chain = None
         for k, st in enumerate(q.steps):
             tonight = F.col("tonight") if "tonight" in steps.columns else F.lit(True)
+            device = F.col("device_uid") if "device_uid" in steps.columns else F.lit(None).cast("string")
             s = steps.where(F.col("step") == st).select("user_uid", F.col("time").alias(f"t{k}"), F.col("table").alias(f"tb{k}"),
-                                                         F.col("_event_id").alias(f"e{k}"), tonight.alias(f"n{k}"))
+                                                         F.col("_event_id").alias(f"e{k}"), tonight.alias(f"n{k}"), device.alias(f"d{k}"))
             if chain is None:
                 chain = s
                 continue
-            chain = chain.join(s, "user_uid").where((F.col(f"t{k}") >= F.col(f"t{k - 1}")) & (F.col(f"e{k}") != F.col(f"e{k - 1}"))
-                                                    & (F.col(f"t{k}") <= F.col("t0") + F.expr(f"INTERVAL {int(q.within_hours * 60)} MINUTES")))
+            cond = ((F.col(f"t{k}") >= F.col(f"t{k - 1}")) & (F.col(f"e{k}") != F.col(f"e{k - 1}"))
+                    & (F.col(f"t{k}") <= F.col("t0") + F.expr(f"INTERVAL {int(q.within_hours * 60)} MINUTES")))
+            if q.same_device:  # every step from the first step's device (a known one)
+                cond = cond & F.col("d0").isNotNull() & (F.col(f"d{k}") == F.col("d0"))
+            chain = chain.join(s, "user_uid").where(cond)
         assert chain is not None
         n = len(q.steps)
         chain = chain.where(F.col(f"n{n - 1}"))

@@ -52,20 +52,20 @@ def test_three_step_chain_needs_every_step_in_order(spark):
 
 def test_a_chain_across_midnight_is_found_once_on_the_night_it_completes(spark):
     policy = parse(CURRENT.read_text(), CURRENT)
-    ddl = "date date, user_uid string, step string, time timestamp, table string, _event_id string"
+    ddl = "date date, user_uid string, step string, time timestamp, table string, _event_id string, device_uid string"
     late = dt.datetime(2026, 11, 2, 23, 30)
     yesterday = spark.createDataFrame([
-        (late.date(), "u1", "impossible_travel", late, "authentication", "okta-late"),
-        (late.date(), "u2", "impossible_travel", late - dt.timedelta(hours=6), "authentication", "okta-early"),  # > 4 h before
-        (late.date(), "u5", "oauth_consent_or_mfa_enrollment", late - dt.timedelta(hours=30), "account_change", "old"),
-        (late.date(), "u3", "impossible_travel", late, "authentication", "okta-x"),
-        (late.date(), "u3", "privileged_role_assumption", late + dt.timedelta(minutes=5), "api_activity", "ct-done"),
+        (late.date(), "u1", "impossible_travel", late, "authentication", "okta-late", None),
+        (late.date(), "u2", "impossible_travel", late - dt.timedelta(hours=6), "authentication", "okta-early", None),  # > 4 h before
+        (late.date(), "u5", "oauth_consent_or_mfa_enrollment", late - dt.timedelta(hours=30), "account_change", "old", None),
+        (late.date(), "u3", "impossible_travel", late, "authentication", "okta-x", None),
+        (late.date(), "u3", "privileged_role_assumption", late + dt.timedelta(minutes=5), "api_activity", "ct-done", None),
     ], ddl)
     tonight = spark.createDataFrame([
-        ("u1", "privileged_role_assumption", late + dt.timedelta(minutes=40), "api_activity", "ct-after-midnight"),
-        ("u2", "privileged_role_assumption", late + dt.timedelta(minutes=40), "api_activity", "ct-2"),
-        ("u4", "impossible_travel", late + dt.timedelta(hours=1), "authentication", "okta-4"),
-    ], STEPS.replace("table string, _event_id string", "table string, _event_id string"))
+        ("u1", "privileged_role_assumption", late + dt.timedelta(minutes=40), "api_activity", "ct-after-midnight", None),
+        ("u2", "privileged_role_assumption", late + dt.timedelta(minutes=40), "api_activity", "ct-2", None),
+        ("u4", "impossible_travel", late + dt.timedelta(hours=1), "authentication", "okta-4", None),
+    ], STEPS + ", device_uid string")
     carried = S.carried_steps(yesterday, tonight, policy)
     # Yesterday's steps within the longest window (24 h) before tonight's first step are carried.
     assert {r["_event_id"] for r in carried.where("not tonight").collect()} == {"okta-late", "okta-early", "okta-x", "ct-done"}
@@ -74,3 +74,19 @@ def test_a_chain_across_midnight_is_found_once_on_the_night_it_completes(spark):
     # yesterday and is not counted again.
     assert set(out) == {"u1"}
     assert [e["_event_id"] for e in out["u1"][0]["events"]] == ["okta-late", "ct-after-midnight"]
+
+
+def test_device_then_export_chain_needs_the_same_device(spark):
+    policy = parse(CURRENT.read_text(), CURRENT)
+    ddl = STEPS + ", device_uid string"
+    rows = [
+        ("u1", "new_or_unmanaged_device_signin", at(0), "authentication", "a1", "laptop-new"),
+        ("u1", "sensitive_export", at(20), "datastore_activity", "x1", "laptop-new"),
+        ("u2", "new_or_unmanaged_device_signin", at(0), "authentication", "a2", "byod-phone"),
+        ("u2", "sensitive_export", at(20), "datastore_activity", "x2", "managed-laptop"),  # another device: no chain
+        ("u3", "new_or_unmanaged_device_signin", at(0), "authentication", "a3", None),
+        ("u3", "sensitive_export", at(20), "datastore_activity", "x3", None),  # unknown devices are not "the same"
+    ]
+    out = {r["user_uid"] for r in S.sequence_hits(spark.createDataFrame(rows, ddl), policy).collect()}
+    assert out == {"u1"}
+    assert next(q for q in policy.sequences if q.name == "new_or_unmanaged_device_then_sensitive_export").same_device
