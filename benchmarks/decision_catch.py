@@ -34,7 +34,7 @@ def main() -> None:
     spark = build_session("local[2]", "decision-catch", None, {})
     risk = delta_io.read(spark, RISK_SCORES.path(args.lake))
     strict = F.array_position(F.array(*[F.lit(d) for d in DECISIONS]), F.col("decision"))
-    worst = risk.groupBy("date", F.lower("email").alias("email")).agg(F.max(strict).alias("_k"))
+    worst = risk.groupBy("date", F.lower("email").alias("email")).agg(F.max(strict).alias("worst"))
     days = risk.where(F.col("grain") == "identity_day").select("date", F.lower("email").alias("email"), "score", "factors")
     by_day = Window.partitionBy("date").orderBy(F.desc("score")).rangeBetween(Window.unboundedPreceding, Window.currentRow)
     pooled = Window.orderBy(F.desc("score")).rangeBetween(Window.unboundedPreceding, Window.currentRow)
@@ -55,7 +55,7 @@ def main() -> None:
             continue
         in_day = r.rank <= max(1, math.ceil(args.budget * r.n))
         in_pooled = r.pooled_rank <= k_pooled
-        decision = DECISIONS[int(r._k) - 1] if r._k == r._k and r._k else "?"
+        decision = DECISIONS[int(r.worst) - 1] if r.worst == r.worst and r.worst else "?"
         if r.kind == "attack":
             caught_day |= {r.scenario} if in_day else set()
             caught_pooled |= {r.scenario} if in_pooled else set()

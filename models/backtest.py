@@ -32,7 +32,8 @@ def metric_key(kind: str, b: float) -> str:
 
 
 def label_days(path: str | Path | None) -> pd.DataFrame:
-    """(email, date, scenario, kind) per labelled episode, dated by its start (UTC)."""
+    """(email, date, scenario, kind) per labelled episode, dated by the landing night its events are
+    in (`night`), or by its start (UTC) for labels that do not say."""
     cols = ["email", "date", "scenario", "kind"]
     if not path or not Path(path).exists():
         return pd.DataFrame(columns=cols)
@@ -40,8 +41,9 @@ def label_days(path: str | Path | None) -> pd.DataFrame:
     for line in Path(path).read_text().splitlines():
         if line.strip():
             r = json.loads(line)
-            start = dt.datetime.fromisoformat(r["start"].replace("Z", "+00:00"))
-            rows.append((r["identity"].strip().lower(), start.date(), r["scenario"], r["kind"]))
+            night = dt.date.fromisoformat(r["night"]) if r.get("night") else \
+                dt.datetime.fromisoformat(r["start"].replace("Z", "+00:00")).date()
+            rows.append((r["identity"].strip().lower(), night, r["scenario"], r["kind"]))
     return pd.DataFrame(rows, columns=cols)
 
 

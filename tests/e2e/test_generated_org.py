@@ -47,7 +47,8 @@ def test_every_labelled_event_id_is_in_bronze(spark, org):
     root, lake, _ = org
     labels = [json.loads(line) for line in (root / "labels.jsonl").read_text().splitlines()]
     assert {(lb["scenario"], lb["kind"]) for lb in labels} == {(s, k) for s in SCENARIO_NAMES for k in ("attack", "benign_lookalike")}
-    assert all(set(lb) == {"scenario", "kind", "identity", "device", "start", "end", "event_ids"} for lb in labels)
+    assert all(set(lb) == {"scenario", "kind", "identity", "device", "start", "end", "event_ids", "night"} for lb in labels)
+    assert {lb["night"] for lb in labels} == {(START + dt.timedelta(days=DAYS - 1)).isoformat()}
     wanted = {e for lb in labels for e in lb["event_ids"]}
     landed = None
     for s in SOURCES:

@@ -146,6 +146,9 @@ def generate(out: Path, identities: int, days: int, start: dt.date, seed: int = 
         snapshots(seed, identities, plan, day)
         for scenario in SCENARIOS:
             for label in scenario.emit(seed, plan, day):
+                # The landing night the episode's events are in (an evening in an office west of UTC
+                # is the next UTC date): models and policies score that night.
+                label["night"] = day.day.isoformat()
                 found.append(label)
                 for update in soc_case(seed, label):
                     cases.setdefault(dt.datetime.fromtimestamp(update["time"] / 1000, dt.UTC).date(), []).append(update)
