@@ -31,7 +31,7 @@ demo: setup  ## generate the demo enterprise and run every night of it through D
 	$(BIN)/ztlake demo --out $(DEMO_DIR)
 
 test: setup  ## the whole test suite (real Spark, Delta, Dagster, GE, MLflow)
-	$(BIN)/pytest -q tests
+	$(BIN)/pytest -q --durations=25 tests
 
 lint: setup
 	$(BIN)/ruff check .

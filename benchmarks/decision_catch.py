@@ -30,6 +30,7 @@ def main() -> None:
     ap.add_argument("--lake", required=True)
     ap.add_argument("--labels", required=True)
     ap.add_argument("--budget", type=float, default=0.01)
+    ap.add_argument("--noise", type=int, default=0, help="also print each night's N highest unlabelled identity-days")
     args = ap.parse_args()
     spark = build_session("local[2]", "decision-catch", None, {})
     risk = delta_io.read(spark, RISK_SCORES.path(args.lake))
@@ -48,7 +49,8 @@ def main() -> None:
           f"{sorted({max(1, math.ceil(args.budget * n)) for n in ranked['n']})} alert(s), pooled {k_pooled}")
     print(f"{'scenario':36} {'kind':17} {'date':10} {'score':>6} {'rank/day':>9} {'1%/day':>6} {'1% pooled':>9}  "
           f"{'strictest decision':24} top factors")
-    caught_day, caught_pooled, denied, above = set(), set(), [], []
+    caught_day, caught_pooled, denied, above, shared = set(), set(), [], [], []
+    attacked = {(a.date, a.email) for a in labels[labels["kind"] == "attack"].itertuples()}
     for r in m.sort_values(["scenario", "kind"]).itertuples():
         if r.n != r.n:  # not scored (NaN)
             print(f"{r.scenario:36} {r.kind:17} {r.date!s:10}  (no identity-day row)")
@@ -59,6 +61,8 @@ def main() -> None:
         if r.kind == "attack":
             caught_day |= {r.scenario} if in_day else set()
             caught_pooled |= {r.scenario} if in_pooled else set()
+        elif (r.date, r.email) in attacked:  # the same identity-day as an attack: its decision is the attack's
+            shared.append(r.scenario)
         else:
             denied += [r.scenario] if decision == "deny" else []
             above += [r.scenario] if decision not in ("allow", "step_up") else []
@@ -71,6 +75,16 @@ def main() -> None:
     print(f"attack scenarios caught at {args.budget:.1%} of all identity-days: {len(caught_pooled)}/{len(scenarios)}; "
           f"missed: {sorted(set(scenarios) - caught_pooled)}")
     print(f"benign look-alikes denied: {len(denied)} {sorted(denied)}; held above step-up: {len(above)} {sorted(above)}")
+    if shared:
+        print(f"look-alikes on an attacked identity-day (not judged): {sorted(shared)}")
+    if args.noise:
+        labelled = {(x.date, x.email) for x in labels.itertuples()}
+        print(f"\nper night, the {args.noise} highest unlabelled identity-days:")
+        for date, g in ranked.sort_values(["date", "rank"]).groupby("date"):
+            rows = [x for x in g.itertuples() if (x.date, x.email) not in labelled][:args.noise]
+            for x in rows:
+                factors = ", ".join(f"{f['name']}={f['contribution']:.0f}" for f in (list(x.factors) if x.factors is not None else []))
+                print(f"  {date!s:10} {int(x.rank):>4} {x.score:6.1f} {x.email:34} {factors}")
 
 
 if __name__ == "__main__":

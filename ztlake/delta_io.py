@@ -39,11 +39,14 @@ def append(df: DataFrame, path: str, partition_by: Sequence[str] = ()) -> None:
 def replace_where(
     spark: SparkSession, df: DataFrame, path: str, predicate: str, partition_by: Sequence[str] = ()
 ) -> None:
-    """Atomically replace the rows matching `predicate` with `df` (a rerun replaces, never appends)."""
+    """Atomically replace the rows matching `predicate` with `df` (a rerun replaces, never appends).
+
+    Columns a release adds to a table's declared schema are merged into an existing table (older
+    rows read them as null); a column is never dropped or retyped, which Delta refuses."""
     if not exists(spark, path):
         df.write.format("delta").partitionBy(*partition_by).mode("append").save(path)
         return
-    df.write.format("delta").mode("overwrite").option("replaceWhere", predicate).save(path)
+    df.write.format("delta").mode("overwrite").option("replaceWhere", predicate).option("mergeSchema", "true").save(path)
 
 
 def lit_date(value: dt.date) -> str:

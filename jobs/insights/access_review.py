@@ -12,11 +12,12 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.window import Window
 
+from jobs.insights.grants import with_grant
 from jobs.risk.policy import AccessReview, Policy
 
 REVIEW_DDL = (
     "date date, rank int, user_uid string, email string, department string, identity_type string, entitlement string, "
-    "entitlement_type string, via string, resource_uid string, resource_name string, resource_owner string, sensitivity string, "
+    "entitlement_type string, via string, granted_by string, brings array<string>, resource_uid string, resource_name string, resource_owner string, sensitivity string, "
     "access_path string, privileged boolean, standing boolean, just_in_time boolean, granted_at date, last_used date, "
     "days_unused int, peer_coverage double, identity_state array<string>, moved_from string, moved_on date, score double, "
     "recommendation string, reasons array<string>, "
@@ -68,7 +69,7 @@ def review(night: dt.date, entitlements: DataFrame, identities: DataFrame, resou
                            "sensitivity", "access_path").dropDuplicates(["resource_uid"])
     pc = peers.select("user_uid", "entitlement", F.coalesce("resource_uid", F.lit("")).alias("_res"), "peer_coverage", "peers") \
         .dropDuplicates(["user_uid", "entitlement", "_res"])
-    e = (entitlements.withColumn("_res", F.coalesce("resource_uid", F.lit("")))
+    e = (with_grant(entitlements).withColumn("_res", F.coalesce("resource_uid", F.lit("")))
          .join(pc, ["user_uid", "entitlement", "_res"], "left")
          .join(ids, "user_uid", "left").join(res, "resource_uid", "left")
          .join(last_activity.select("user_uid", "last_activity_date"), "user_uid", "left")
@@ -124,13 +125,27 @@ def review(night: dt.date, entitlements: DataFrame, identities: DataFrame, resou
     state_words = F.array_compact(F.array(F.when(F.col("leaver_"), F.lit("leaver")), F.when(F.col("moved_"), F.lit("mover")),
                                           F.when(F.col("dormant_"), F.lit("dormant"))))
     e = e.withColumn("recommendation", rec[0]).withColumn("_why", rec[1]).withColumn("identity_state", state_words)
-    e = e.withColumn("reasons", F.concat(F.array("_why"), F.transform("factors", lambda f: f["detail"])))
-    order = Window.orderBy(F.desc("score"), F.desc(F.coalesce("privileged", F.lit(False))), F.asc("email"), F.asc("entitlement"),
-                           F.asc_nulls_first("resource_uid"))
-    e = e.withColumn("rank", F.row_number().over(order))
+    # Rank reviewable grants: a row derived from a grant (a permission set its group provisions, a
+    # role reached through a trust policy) shares the grant's rank and follows it, so one grant does
+    # not fill several slots of the top 10. A family ranks by its highest score.
+    e = e.withColumn("_grant", F.coalesce("granted_by", "entitlement"))
+    fam = Window.partitionBy("user_uid", "_grant")
+    e = e.withColumn("_fscore", F.max("score").over(fam)).withColumn("_fpriv", F.max(F.coalesce("privileged", F.lit(False))).over(fam))
+    derived = F.col("granted_by").isNotNull()
+    e = e.withColumn("brings", F.when(~derived, F.array_sort(F.collect_set(F.when(F.col("granted_by").isNotNull(),
+                                                                                 F.col("entitlement"))).over(fam))))
+    e = e.withColumn("_why", F.when(derived, F.format_string("comes with %s: act on that grant (%s)", F.col("granted_by"),
+                                                             F.col("_why"))).otherwise(F.col("_why")))
+    higher = F.col("_fscore") > F.col("score")
+    e = e.withColumn("reasons", F.concat(F.array("_why"), F.when(~derived & higher, F.array(F.format_string(
+        "ranked by what it brings: %s (score up to %.0f)", F.array_join("brings", ", "), F.col("_fscore"))))
+        .otherwise(F.array().cast("array<string>")), F.transform("factors", lambda f: f["detail"])))
+    order = Window.orderBy(F.desc("_fscore"), F.desc("_fpriv"), F.asc(F.coalesce("email", "_id_email")), F.asc("_grant"),
+                           F.asc("user_uid"))
+    e = e.withColumn("rank", F.dense_rank().over(order))
     return e.select(
         d.alias("date"), "rank", "user_uid", F.coalesce("email", "_id_email").alias("email"), "department", "identity_type",
-        "entitlement", "entitlement_type", "via", "resource_uid", "resource_name", "resource_owner", "sensitivity", "access_path",
+        "entitlement", "entitlement_type", "via", "granted_by", "brings", "resource_uid", "resource_name", "resource_owner", "sensitivity", "access_path",
         "privileged", "standing", "just_in_time", "granted_at", "last_used", F.col("days_unused").cast("int").alias("days_unused"),
         "peer_coverage", "identity_state", "moved_from", "moved_on", "score", "recommendation", "reasons",
         F.col("factors").cast(f"array<{FACTOR}>").alias("factors"), F.lit(policy.version).alias("policy_version"))

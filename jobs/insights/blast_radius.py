@@ -12,6 +12,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from jobs.insights.access_review import CONTROLLED_PATHS
+from jobs.insights.grants import with_grant
 
 BLAST_DDL = (
     "date date, grain string, user_uid string, email string, device_uid string, hostname string, identities array<string>, "
@@ -41,9 +42,15 @@ def blast_radius(night: dt.date, entitlements: DataFrame, resources: DataFrame, 
     d = F.lit(night)
     res = resources.select("resource_uid", "sensitivity", "access_path", "in_catalog").dropDuplicates(["resource_uid"])
     ents = entitlements.where(F.col("resource_uid").isNotNull()).select("user_uid", "resource_uid").join(res, "resource_uid", "left")
-    admin = entitlements.where(F.col("privileged")).groupBy("user_uid").agg(
-        F.countDistinct(F.when(~F.coalesce("just_in_time", F.lit(False)), F.col("entitlement"))).cast("int").alias("standing_admin_roles"),
-        F.countDistinct(F.when(F.coalesce("just_in_time", F.lit(False)), F.col("entitlement"))).cast("int").alias("jit_admin_roles"))
+    # Admin roles count grants: a group, the permission set it provisions and the roles that set
+    # reaches through trust policies are one standing admin role, not three.
+    # A grant is just-in-time when its root is (a role reached from a JIT permission set is JIT too).
+    grants = with_grant(entitlements).groupBy("user_uid", F.coalesce("granted_by", "entitlement").alias("_grant")).agg(
+        F.max(F.coalesce("privileged", F.lit(False))).alias("_priv"),
+        F.max(F.coalesce("just_in_time", F.lit(False))).alias("_jit"))
+    admin = grants.where("_priv").groupBy("user_uid").agg(
+        F.sum((~F.col("_jit")).cast("int")).cast("int").alias("standing_admin_roles"),
+        F.sum(F.col("_jit").cast("int")).cast("int").alias("jit_admin_roles"))
     # Every active identity (reach 0 counts in the organization's mean), and every holder of an
     # entitlement (a leaver still holding access has a blast radius).
     active = identities.where(F.coalesce("active", F.lit(True))).select("user_uid")

@@ -190,7 +190,8 @@ def render(d: ReportData) -> str:
         add("<p>not measured: no blast_radius for this night</p>")
     add("</section>")
     add("<section id='reviews'><h2>Access reviews</h2><p>")
-    add(e(", ".join(f"{v} {k.replace('_', ' ')}" for k, v in sorted(d.reviews.items())) or "no access-review priorities tonight"))
+    add(e("reviewable grants: " + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in sorted(d.reviews.items()))
+          if d.reviews else "no access-review priorities tonight"))
     add("</p><p class='sub'>IAM teams: <code>ztlake export access-reviews --date "
         f"{e(night)} --out reviews.csv --per-owner</code></p></section>")
     add("<section id='quality'><h2>Data quality (joinability gate)</h2>")
@@ -241,7 +242,7 @@ def collect(n: Night, pseudonymize: bool = True) -> ReportData:
     movers = blast.where((F.col("date") == F.lit(n.night)) & (F.col("grain") == "identity") & (F.col("reachable_change") != 0)) \
         .orderBy(F.desc(F.abs("reachable_change")), "email").limit(10).collect()
     reviews = {r["recommendation"]: r["count"] for r in
-               tonight(n, ACCESS_REVIEW_PRIORITIES, REVIEW_DDL).groupBy("recommendation").count().collect()}
+               tonight(n, ACCESS_REVIEW_PRIORITIES, REVIEW_DDL).where(F.col("granted_by").isNull()).groupBy("recommendation").count().collect()}
     q = tonight(n, VALIDATION_RESULTS, RESULTS_SCHEMA)
     latest = q.groupBy("table").agg(F.max("validated_at").alias("validated_at"))
     quality = [{"table": r["table"], "passed": r["passed"], "failed": list(r["failed"])} for r in

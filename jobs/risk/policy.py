@@ -23,12 +23,14 @@ ACTIONS = ("access", "export", "role_assumption")
 SENSITIVITIES = ("low", "medium", "high", "critical")
 # Factor name -> the parameters it takes (besides `weight`) and whether each is required.
 FACTORS: dict[str, dict[str, bool]] = {
-    "new_device": {}, "unmanaged_device": {}, "edr_unhealthy": {}, "impossible_travel": {}, "known_bad_ip": {},
+    "new_device": {}, "unmanaged_device": {}, "edr_unhealthy": {}, "unknown_device": {}, "impossible_travel": {}, "known_bad_ip": {},
     "rare_resource": {}, "peer_outlier_entitlement": {"full_at": True}, "behaviour_anomaly": {"from_percentile": True},
     "token_age": {"from_hours": True, "full_at": True}, "dormant_account": {"from_days": True},
-    "activity_after_termination": {}, "large_export": {"from_ratio": True, "full_at": True},
+    "activity_after_termination": {}, "large_export": {"from_ratio": True, "full_at": True, "floor_bytes": False},
     "mfa_denial_burst": {"from_count": True}, "iam_burst": {"from_ratio": True, "min_count": True},
-    "long_lived_key_new_network": {}, "off_hours_sensitive": {"from_share": True},
+    "long_lived_key_new_network": {}, "off_hours_sensitive": {"from_share": True, "max_baseline_share": False},
+    "ghost_device": {}, "outlier_entitlement_used": {"below_coverage": True}, "iam_denied": {"from_count": True},
+    "large_read": {"from_ratio": True, "full_at": True, "floor_rows": False},
 }
 
 

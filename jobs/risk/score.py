@@ -27,6 +27,8 @@ RISK_DDL = (
     "model_versions map<string,string>, features_version string"
 )
 DEVICE_FACTORS = ("new_device", "unmanaged_device", "edr_unhealthy")
+OUTLIER_ENTS = ("array<struct<entitlement:string,privileged:boolean,peer_coverage:double,peers_holding:int,idf:double,"
+                "contribution:double,last_used:date>>")
 
 
 def _one(cond: Column) -> Column:
@@ -46,7 +48,7 @@ def device_posture(device_features: DataFrame, edr_expected_os: tuple[str, ...] 
     os_name = F.lower(F.coalesce("os", F.lit("")))
     expected = (os_name == "") | os_name.isin(*edr_expected_os)
     return device_features.select(
-        "device_uid", F.coalesce("new_device", F.lit(False)).alias("dev_new"),
+        "device_uid", F.coalesce("new_device", F.lit(False)).alias("dev_new"), F.coalesce("ghost", F.lit(False)).alias("dev_ghost"),
         (~F.coalesce("managed", F.lit(False))).alias("dev_unmanaged"),
         (~F.coalesce("edr_healthy", F.lit(False)) & ~F.coalesce("ghost", F.lit(False)) & expected).alias("dev_edr_unhealthy"))
 
@@ -54,14 +56,22 @@ def device_posture(device_features: DataFrame, edr_expected_os: tuple[str, ...] 
 def identity_signals(features: DataFrame, device_features: DataFrame, peers: DataFrame | None, behaviour: DataFrame | None,
                      sequences: DataFrame | None = None, edr_expected_os: tuple[str, ...] = EDR_EXPECTED_OS) -> DataFrame:
     """Features joined with tonight's model signals, sequences and the posture of the devices each identity used."""
-    used = device_features.select("device_uid", F.explode("users").alias("user_uid")).join(
+    used = device_features.select("device_uid", "hostname", F.explode("users").alias("user_uid")).join(
         device_posture(device_features, edr_expected_os), "device_uid")
-    posture = used.groupBy("user_uid").agg(F.max(F.col("dev_edr_unhealthy").cast("int")).alias("edr_unhealthy_devices"))
+    posture = used.groupBy("user_uid").agg(
+        F.max(F.col("dev_edr_unhealthy").cast("int")).alias("edr_unhealthy_devices"),
+        F.sum(F.col("dev_ghost").cast("int")).alias("ghost_devices_used"),
+        F.array_sort(F.collect_set(F.when(F.col("dev_ghost"), F.coalesce("hostname", "device_uid")))).alias("ghost_device_names"))
     df = features.join(posture, "user_uid", "left")
     if peers is not None:
-        df = df.join(peers.select("user_uid", "outlier_score", F.col("model_version").alias("_peer_version")), "user_uid", "left")
+        # Privileged entitlements few peers hold, used tonight (last used on the peer table's night).
+        used_rare = F.filter(F.coalesce("outlier_entitlements", F.array().cast(OUTLIER_ENTS)),
+                             lambda e: F.coalesce(e["privileged"], F.lit(False)) & (e["last_used"] >= F.col("date")))
+        df = df.join(peers.select("user_uid", "outlier_score", F.col("model_version").alias("_peer_version"),
+                                  used_rare.alias("outlier_entitlements_used")), "user_uid", "left")
     else:
-        df = df.withColumn("outlier_score", F.lit(None).cast("double")).withColumn("_peer_version", F.lit(None).cast("string"))
+        df = df.withColumn("outlier_score", F.lit(None).cast("double")).withColumn("_peer_version", F.lit(None).cast("string")) \
+            .withColumn("outlier_entitlements_used", F.lit(None).cast(OUTLIER_ENTS))
     if behaviour is not None:
         df = df.join(behaviour.select("user_uid", "percentile", F.col("model_version").alias("_behaviour_version")), "user_uid", "left")
     else:
@@ -107,7 +117,9 @@ def sequence_steps(auth: DataFrame, api: DataFrame, store: DataFrame, changes: D
                                                             | et.contains("registered security info"))).select(
         "user_uid", "time", "_event_id", F.lit(None).cast("string").alias("device_uid"),
         F.lit("oauth_consent_or_mfa_enrollment").alias("step"), F.col("_table").alias("table"))
-    token = api_ok.where(~op.startswith("AssumeRole")).select(*cols, F.lit("token_use").alias("step"), F.lit("api_activity").alias("table"))
+    # Token use: any call made with a session, role assumptions included (the SSO role session a
+    # phished login yields is the token). The escalation that ends a chain must be a later, other call.
+    token = api_ok.select(*cols, F.lit("token_use").alias("step"), F.lit("api_activity").alias("table"))
     esc = api_ok.where(op.isin(*ESCALATIONS) & F.col("error_code").isNull()).select(
         *cols, F.lit("privilege_escalation").alias("step"), F.lit("api_activity").alias("table"))
     out = travel
@@ -176,6 +188,27 @@ def factor_columns(p: Policy) -> dict[str, tuple[Column, Column, Column]]:
     # Novelty means little until the identity has a baseline: new devices and first uses count only
     # from the policy's `warmup_days` of the identity's own history.
     warm = num("baseline_days") >= p.warmup_days
+    # Exports compare with the identity's own baseline, but never with less than `floor_bytes`: a
+    # thin or empty baseline (a new joiner, a first export) does not make a routine export "large".
+    # Off-hours counts only for an identity whose own baseline is mostly office hours (a night-shift
+    # worker or a batch account is not unusual at 3am), when the policy sets `max_baseline_share`.
+    max_base = p.params.get("off_hours_sensitive", {}).get("max_baseline_share")
+    usual_hours = F.lit(True) if max_base is None else (num("off_hours_share_baseline") <= max_base)
+    below = p.params.get("outlier_entitlement_used", {}).get("below_coverage", 0.0)
+    rare_used = F.filter(F.coalesce(c("outlier_entitlements_used"), F.array().cast(OUTLIER_ENTS)),
+                         lambda e: F.coalesce(e["peer_coverage"], F.lit(0.0)) < below)
+    read_floor = p.params.get("large_read", {}).get("floor_rows", 0.0)
+    # Rows read other than exported (large_export covers those), against the rows-read baseline.
+    reads = F.greatest(num("read_rows") - num("export_rows"), F.lit(0.0))
+    read_ratio = (reads + 1.0) / (F.greatest(num("read_rows_baseline"), F.lit(read_floor)) + 1.0)
+    floor = p.params.get("large_export", {}).get("floor_bytes", 0.0)
+    if floor > 0:
+        ratio = (num("export_bytes") + 1.0) / (F.greatest(num("export_bytes_baseline"), F.lit(floor)) + 1.0)
+        export_detail = F.format_string("exported %,.0f bytes, %.0fx the larger of own baseline (%,.0f) and the floor (%,.0f)",
+                                        num("export_bytes"), ratio, num("export_bytes_baseline"), F.lit(floor))
+    else:
+        ratio = num("export_bytes_ratio")
+        export_detail = F.format_string("exported %,.0f bytes, %.0fx own baseline", num("export_bytes"), ratio)
     defs: dict[str, tuple[Column, Column, Column]] = {
         "new_device": (num("new_devices"), _one((num("new_devices") >= 1) & warm),
                        F.concat(F.lit("new device(s): "), F.array_join(F.coalesce(c("new_device_uids"), F.array()), ", "))),
@@ -204,9 +237,8 @@ def factor_columns(p: Policy) -> dict[str, tuple[Column, Column, Column]]:
                             F.format_string("active after %d idle days", num("days_since_last_activity").cast("int"))),
         "activity_after_termination": (num("days_after_termination"), _one(F.coalesce(c("active_after_termination"), F.lit(False))),
                                        F.format_string("active %d day(s) after termination", num("days_after_termination").cast("int"))),
-        "large_export": (num("export_bytes_ratio"), F.when(num("export_bytes_ratio") >= p.param("large_export", "from_ratio"), _clip01(
-            F.log(num("export_bytes_ratio")) / math.log(max(p.param("large_export", "full_at"), 1.0001)))).otherwise(0.0),
-                         F.format_string("exported %,.0f bytes, %.0fx own baseline", num("export_bytes"), num("export_bytes_ratio"))),
+        "large_export": (ratio, F.when(ratio >= p.param("large_export", "from_ratio"), _clip01(
+            F.log(ratio) / math.log(max(p.param("large_export", "full_at"), 1.0001)))).otherwise(0.0), export_detail),
         "mfa_denial_burst": (num("mfa_denials"), _one(num("mfa_denials") >= p.param("mfa_denial_burst", "from_count")),
                              F.format_string("%d MFA denials", num("mfa_denials").cast("int"))),
         "iam_burst": (num("iam_actions"), _one((num("iam_actions") >= p.param("iam_burst", "min_count")) & (
@@ -216,9 +248,23 @@ def factor_columns(p: Policy) -> dict[str, tuple[Column, Column, Column]]:
                                        F.format_string("%d long-lived key call(s) from a new network",
                                                        num("long_lived_key_new_network_uses").cast("int"))),
         "off_hours_sensitive": (num("off_hours_share"), _one((num("off_hours_share") >= p.param("off_hours_sensitive", "from_share"))
-                                                             & (num("sensitive_accesses") > 0)),
-                                F.format_string("%.0f%% of activity off-hours, %d sensitive accesses", num("off_hours_share") * 100,
+                                                             & (num("sensitive_accesses") > 0) & usual_hours),
+                                F.format_string("%.0f%% of activity off-hours (own baseline %.0f%%), %d sensitive accesses",
+                                                num("off_hours_share") * 100, num("off_hours_share_baseline") * 100,
                                                 num("sensitive_accesses").cast("int"))),
+        "ghost_device": (num("ghost_devices_used"), _one(num("ghost_devices_used") >= 1),
+                         F.concat(F.lit("used a device no inventory (MDM, EDR, directory) knows: "),
+                                  F.array_join(F.coalesce(c("ghost_device_names"), F.array()), ", "))),
+        "outlier_entitlement_used": (
+            F.size(rare_used).cast("double"), _one(F.size(rare_used) >= 1),
+            F.concat(F.lit("used privileged access few peers hold: "), F.array_join(F.transform(rare_used, lambda e: F.format_string(
+                "%s (%.0f%% of peers)", e["entitlement"], e["peer_coverage"] * 100)), ", "))),
+        "iam_denied": (num("iam_actions_denied"), _one(num("iam_actions_denied") >= p.param("iam_denied", "from_count")),
+                       F.format_string("%d IAM calls denied (permission probing)", num("iam_actions_denied").cast("int"))),
+        "large_read": (read_ratio, F.when(read_ratio >= p.param("large_read", "from_ratio"), _clip01(
+            F.log(read_ratio) / math.log(max(p.param("large_read", "full_at"), 1.0001)))).otherwise(0.0),
+                       F.format_string("read %,.0f rows, %.0fx the larger of own baseline (%,.0f) and the floor (%,.0f)",
+                                       reads, read_ratio, num("read_rows_baseline"), F.lit(read_floor))),
     }
     return {k: v for k, v in defs.items() if k in p.weights}
 
@@ -328,14 +374,22 @@ def requests(night: dt.date, reqs: DataFrame, signals: DataFrame, device_feature
     mult = F.create_map(*[x for kv in p.sensitivity.items() for x in (F.lit(kv[0]), F.lit(kv[1]))])
     df = reqs.join(device_posture(device_features, edr_expected_os), "device_uid", "left").join(signals, "user_uid")
     warm = F.coalesce(F.col("baseline_days"), F.lit(0)) >= p.warmup_days
+    # A request that names no device (an API call or role session signed with keys) is not the same
+    # as one from a device known to lack MDM or EDR: it gets its own, weaker factor. A device that is
+    # named but has no posture record tonight counts as unmanaged and without EDR.
     unknown_device = F.col("device_uid").isNull()
+    named = F.col("device_uid").isNotNull()
+    unmanaged = F.coalesce("dev_unmanaged", named) & named
+    no_edr = F.coalesce("dev_edr_unhealthy", named) & named
     dev: dict[str, tuple[Column, Column, Column]] = {
         "new_device": (_one(F.coalesce("dev_new", F.lit(False))), _one(F.coalesce("dev_new", F.lit(False)) & warm),
                        F.concat(F.lit("request from new device "), F.coalesce("device_uid", F.lit("?")))),
-        "unmanaged_device": (_one(F.coalesce("dev_unmanaged", unknown_device)), _one(F.coalesce("dev_unmanaged", unknown_device)),
-                             F.concat(F.lit("request from a device with no MDM record: "), F.coalesce("device_uid", F.lit("unknown")))),
-        "edr_unhealthy": (_one(F.coalesce("dev_edr_unhealthy", unknown_device)), _one(F.coalesce("dev_edr_unhealthy", unknown_device)),
-                          F.concat(F.lit("request from a device with no healthy EDR sensor: "), F.coalesce("device_uid", F.lit("unknown")))),
+        "unmanaged_device": (_one(unmanaged), _one(unmanaged),
+                             F.concat(F.lit("request from a device with no MDM record: "), F.coalesce("device_uid", F.lit("?")))),
+        "edr_unhealthy": (_one(no_edr), _one(no_edr),
+                          F.concat(F.lit("request from a device with no healthy EDR sensor: "), F.coalesce("device_uid", F.lit("?")))),
+        "unknown_device": (_one(unknown_device), _one(unknown_device),
+                           F.lit("request names no device (API keys or a role session): device posture unknown")),
     }
     dev = {k: v for k, v in dev.items() if k in p.weights}
     if "large_export" in p.weights:  # an export factor belongs to export requests only

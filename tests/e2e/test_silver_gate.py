@@ -2,18 +2,13 @@
 scenario to the right identity and device, flags exactly the injected ghost devices, and the
 joinability gate stops a night whose directory feeds are missing."""
 
-import datetime as dt
-import json
-import shutil
 from pathlib import Path
 
-import pytest
 from pyspark.sql import functions as F
 
 from models import tracking as TR
+from tests.e2e.conftest import NIGHT
 from ztlake import delta_io
-from ztlake.generator import generate
-from ztlake.nightly import run_nights
 from ztlake.tables import (
     ACCESS_REVIEW_PRIORITIES,
     BACKTEST,
@@ -31,45 +26,23 @@ from ztlake.tables import (
     silver,
 )
 
-START = NIGHT = dt.date(2026, 11, 2)  # a one-night enterprise: every scenario happens on it
-IDENTITY_FEEDS = ("scim_users", "scim_groups", "entra_signin", "entra_audit")
 
-
-@pytest.fixture(scope="module")
-def runs(spark, tmp_path_factory):
-    root = tmp_path_factory.mktemp("gate")
-    generate(root / "landing", identities=40, days=1, start=START, seed=5, labels=root / "labels.jsonl")
-    lake, home = str(root / "lake"), str(root / "dagster_home")
-    # The night first arrives without the directory (SCIM) and Entra feeds: the gate must stop it.
-    held = root / "held"
-    held.mkdir()
-    for feed in IDENTITY_FEEDS:
-        shutil.move(root / "landing" / feed / NIGHT.isoformat(), held / feed)
-    gated = run_nights(str(root / "landing"), lake, [NIGHT], master="local[2]", dagster_home=home)
-    published_while_gated = [delta_io.exists(spark, t.path(lake)) for t in (NIGHTLY_PUBLICATION, silver("authentication"),
-                                                                           IDENTITY_FEATURES_DAILY, BEHAVIOUR_SCORES)]
-    # The feeds arrive late; the night is rerun and now passes.
-    for feed in IDENTITY_FEEDS:
-        shutil.move(held / feed, root / "landing" / feed / NIGHT.isoformat())
-    rerun = run_nights(str(root / "landing"), lake, [NIGHT], master="local[2]", dagster_home=home, labels=str(root / "labels.jsonl"))
-    labels = [json.loads(line) for line in (root / "labels.jsonl").read_text().splitlines()]
-    return lake, gated, published_while_gated, rerun, labels
-
-
-def test_missing_directory_feeds_fail_the_gate_and_block_publishing(spark, runs):
-    lake, gated, published_while_gated, *_ = runs
-    assert len(gated) == 1 and not gated[0].success
-    assert "joinability_gate on silver/identities failed" in gated[0].message
-    assert "directory_fresh" in gated[0].message
-    assert published_while_gated == [False] * 4  # nothing downstream ran: no publication, event tables, features or scores
-    failed = delta_io.read(spark, VALIDATION_RESULTS.path(lake)).where(
-        (F.col("run_id") == gated[0].run_id) & ~F.col("passed")).collect()
+def test_missing_directory_feeds_fail_the_gate_and_block_publishing(spark, enterprise):
+    """`ztlake run` on a night without its directory: exit 1, the reason on stderr, nothing published."""
+    e = enterprise
+    assert e.gated_exit == 1
+    assert f"night {NIGHT} failed" in e.gated_stderr and "joinability_gate on silver/identities failed" in e.gated_stderr
+    assert "directory_fresh" in e.gated_stderr and "Traceback" not in e.gated_stderr
+    assert e.published_while_gated == [False] * 4  # nothing downstream ran: no publication, event tables, features or scores
+    failed = delta_io.read(spark, VALIDATION_RESULTS.path(e.lake)).where(
+        (F.col("run_id") != e.rerun[0].run_id) & ~F.col("passed")).collect()
     fresh = [r for r in failed if r.expectation == "joinability.directory_fresh"]
     assert fresh and fresh[0].threshold == ">= 0.95" and fresh[0].blocking and fresh[0].date == NIGHT
+    assert all(r.blocking for r in failed if r.suite == "silver.identities")
 
 
-def test_rerun_with_the_feeds_passes_and_publishes(spark, runs):
-    lake, _, _, rerun, _ = runs
+def test_rerun_with_the_feeds_passes_and_publishes(spark, enterprise):
+    lake, rerun = enterprise.lake, enterprise.rerun
     assert [r.success for r in rerun] == [True], rerun
     published = delta_io.read(spark, NIGHTLY_PUBLICATION.path(lake)).collect()
     assert [r.date for r in published] == [NIGHT] and published[0].run_id == rerun[0].run_id
@@ -79,6 +52,8 @@ def test_rerun_with_the_feeds_passes_and_publishes(spark, runs):
     # Great Expectations Data Docs are written under the lake, one page per validation run.
     site = Path(lake, "quality", "gx", "uncommitted", "data_docs", "local_site")
     assert (site / "index.html").is_file() and len(list(site.rglob("validations/**/*.html"))) >= 13
+    # The runs are recorded in the Dagster instance, so the UI shows them.
+    assert list((enterprise.root / "dagster_home").glob("history/runs*"))
 
 
 def _identity(spark, lake):
@@ -86,8 +61,8 @@ def _identity(spark, lake):
     return {r.email: r.user_uid for r in ids.collect()}
 
 
-def test_every_scenario_event_resolves_to_its_identity_and_device(spark, runs):
-    lake, *_, labels = runs
+def test_every_scenario_event_resolves_to_its_identity_and_device(spark, enterprise):
+    lake, labels = enterprise.lake, enterprise.labels
     uid = _identity(spark, lake)
     devices = delta_io.read(spark, silver("devices").path(lake)).where(F.col("date") == NIGHT)
     host_of = {r.device_uid: set(r.hostnames) for r in devices.collect()}
@@ -115,8 +90,8 @@ def test_every_scenario_event_resolves_to_its_identity_and_device(spark, runs):
     assert problems == []
 
 
-def test_exactly_the_injected_ghost_devices_are_flagged(spark, runs):
-    lake, *_, labels = runs
+def test_exactly_the_injected_ghost_devices_are_flagged(spark, enterprise):
+    lake, labels = enterprise.lake, enterprise.labels
     ghosts = delta_io.read(spark, silver("devices").path(lake)).where("ghost").collect()
     injected = {lb["device"] for lb in labels if lb["scenario"] == "ghost_device" and lb["kind"] == "attack"}
     assert {h for g in ghosts for h in g.hostnames} == injected
@@ -127,10 +102,10 @@ def test_exactly_the_injected_ghost_devices_are_flagged(spark, runs):
     assert lookalike <= {h for d in known for h in d.hostnames}
 
 
-def test_rerun_builds_features_and_scores_with_champion_models(spark, runs):
+def test_rerun_builds_features_and_scores_with_champion_models(spark, enterprise):
     """The whole nightly job through Dagster: features on the labelled episodes, the peer outlier,
     behaviour scores for every identity, and MLflow champions under the lake."""
-    lake, _, _, _, labels = runs
+    lake, labels = enterprise.lake, enterprise.labels
     feats = {r["email"]: r for r in delta_io.read(spark, IDENTITY_FEATURES_DAILY.path(lake)).where(F.col("date") == NIGHT).collect()}
     ids = delta_io.read(spark, silver("identities").path(lake)).where(F.col("date") == NIGHT).count()
     assert len(feats) == ids
@@ -162,8 +137,8 @@ def test_rerun_builds_features_and_scores_with_champion_models(spark, runs):
         assert TR.version_by_alias(c, name, TR.CHAMPION) is not None, name
 
 
-def test_rerun_scores_risk_with_the_policy_and_opens_incidents(spark, runs):
-    lake, _, _, rerun, labels = runs
+def test_rerun_scores_risk_with_the_policy_and_opens_incidents(spark, enterprise):
+    lake, labels = enterprise.lake, enterprise.labels
     risk = delta_io.read(spark, RISK_SCORES.path(lake)).where(F.col("date") == NIGHT)
     days = risk.where(F.col("grain") == "identity_day")
     assert days.count() == delta_io.read(spark, IDENTITY_FEATURES_DAILY.path(lake)).where(F.col("date") == NIGHT).count()
@@ -178,8 +153,8 @@ def test_rerun_scores_risk_with_the_policy_and_opens_incidents(spark, runs):
     assert bt.count() == 3 and bt.where(F.col("recall").isNull()).count() == 0
 
 
-def test_rerun_writes_what_people_read_and_the_injected_risks_lead_the_access_reviews(spark, runs):
-    lake, _, _, rerun, labels = runs
+def test_rerun_writes_what_people_read_and_the_injected_risks_lead_the_access_reviews(spark, enterprise):
+    lake, labels = enterprise.lake, enterprise.labels
     who = {(x["scenario"], x["kind"]): x["identity"].lower() for x in labels}
     top = delta_io.read(spark, ACCESS_REVIEW_PRIORITIES.path(lake)).where((F.col("date") == NIGHT) & (F.col("rank") <= 10)).collect()
     pairs = {(r["email"], r["entitlement"]) for r in top}

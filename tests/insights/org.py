@@ -78,16 +78,27 @@ def write(spark: SparkSession, lake: str) -> None:
             "deprovisioned_date date, in_directory boolean, first_seen_date date, "
             "aliases array<struct<alias_type:string,alias_value:string,rule:string,source:string>>", IDENTITIES_SCHEMA)
         used = N2 if night == N2 else N1
+        g = (None, None, "group")
         put(spark, lake, silver("entitlements"), night, [
-            (uid(ANN), ANN, "group:finance-all", "res-finance", False, True, False, N1, None),
-            (uid(BEN), BEN, "group:aws-dev-admin", "res-aws-dev", True, True, False, N1, None),
-            (uid(BEN), BEN, "group:finance-all", "res-finance", False, True, False, N1, used),
-            (uid(CAT), CAT, "group:finance-all", "res-finance", False, True, False, N1, N1),
-            (uid(DAN), DAN, "group:finance-all", "res-finance", False, True, False, N1, used),
-            (uid(DAN), DAN, "group:fileshare", "res-fs", False, True, False, N1, used),
-            (uid(DAN), DAN, "group:dev-admin-jit", "res-aws-dev", True, False, True, N1, None),
+            (uid(ANN), ANN, "group:finance-all", "res-finance", False, True, False, N1, None, *g),
+            (uid(BEN), BEN, "group:aws-dev-admin", "res-aws-dev", True, True, False, N1, None, *g),
+            # What ben's group brings: the permission set it provisions, and a role that set's SSO
+            # role reaches through a trust policy (two hops from the grant).
+            (uid(BEN), BEN, "aws_permission_set:AdministratorAccess@res-aws-dev", "res-aws-dev", True, True, False, N1, None,
+             "group:aws-dev-admin", "AWSReservedSSO_AdministratorAccess_", "aws_permission_set"),
+            (uid(BEN), BEN, "aws_role:prod-deployer", "res-aws-dev", True, True, False, N1, None,
+             "trust_policy:AWSReservedSSO_AdministratorAccess_0a1b2c3d", "prod-deployer", "aws_role"),
+            (uid(BEN), BEN, "group:finance-all", "res-finance", False, True, False, N1, used, *g),
+            (uid(CAT), CAT, "group:finance-all", "res-finance", False, True, False, N1, N1, *g),
+            (uid(DAN), DAN, "group:finance-all", "res-finance", False, True, False, N1, used, *g),
+            (uid(DAN), DAN, "group:fileshare", "res-fs", False, True, False, N1, used, *g),
+            (uid(DAN), DAN, "group:dev-admin-jit", "res-aws-dev", True, False, True, N1, None, None, "AWSReservedSSO_DevAdmin_", "group"),
+            # Silver marks a trust-chain role standing; it is reached only from dan's just-in-time group.
+            (uid(DAN), DAN, "aws_role:dev-breakglass", "res-aws-dev", True, True, False, N1, None,
+             "trust_policy:AWSReservedSSO_DevAdmin_77", "dev-breakglass", "aws_role"),
         ], "user_uid string, email string, entitlement string, resource_uid string, privileged boolean, standing boolean, "
-           "just_in_time boolean, granted_at date, last_used date", ENTITLEMENTS_DDL)
+           "just_in_time boolean, granted_at date, last_used date, via string, role_arn_prefix string, entitlement_type string",
+            ENTITLEMENTS_DDL)
         put(spark, lake, silver("resources"), night, [
             ("res-aws-dev", "AWS dev", "platform-owner@example.com", "medium", "gateway", True),
             ("res-finance", "finance_dw", "finance-owner@example.com", "high", "ztna", True),

@@ -62,7 +62,23 @@ def test_leaver_and_peer_outlier_rank_first_with_recommendations_in_words(lake):
     assert ben["recommendation"] == "convert_to_jit" and "held by 0% of 3 peers" in ben["reasons"]
     for x in r.values():  # contributions add up to the score
         assert sum(f["contribution"] for f in x["factors"]) == pytest.approx(x["score"], abs=1e-3)
-    assert sorted(x["rank"] for x in r.values()) == list(range(1, len(r) + 1))
+    grants = [x for x in r.values() if x["granted_by"] is None]
+    assert sorted(x["rank"] for x in grants) == list(range(1, len(grants) + 1))  # rank counts grants
+
+
+def test_what_a_grant_brings_shares_its_rank_and_does_not_take_top_slots(lake):
+    r = rows(lake, O.N2)
+    pset, role = r[O.BEN, "aws_permission_set:AdministratorAccess@res-aws-dev"], r[O.BEN, "aws_role:prod-deployer"]
+    assert pset["granted_by"] == role["granted_by"] == "group:aws-dev-admin"  # the role: two hops, via the permission set
+    assert pset["rank"] == role["rank"] == 2
+    assert r[O.BEN, "group:aws-dev-admin"]["brings"] == ["aws_permission_set:AdministratorAccess@res-aws-dev", "aws_role:prod-deployer"]
+    assert pset["reasons"][0].startswith("comes with group:aws-dev-admin: act on that grant")
+    assert r[O.DAN, "aws_role:dev-breakglass"]["granted_by"] == "group:dev-admin-jit"
+    for x in r.values():
+        if x["granted_by"] is not None:
+            assert x["rank"] == r[x["email"], x["granted_by"]]["rank"] and x["brings"] is None
+    # Ranks after ben's grant are not pushed down by what it brings.
+    assert min(x["rank"] for x in r.values() if x["email"] != O.ANN and x["email"] != O.BEN) == 3
 
 
 def test_mover_is_detected_from_the_previous_night_and_keeps_are_low(lake):
@@ -152,6 +168,9 @@ def test_export_pseudonymizes_with_a_keyed_stable_pseudonym_per_owner(spark, lak
     assert ann not in other[0][0].read_text()  # a different key, unlinkable
     clear = IB.export_access_reviews(spark, lake["lake"], O.N2, tmp_path / "clear.csv")
     assert O.ANN in clear[0][0].read_text()
+    ranked = [(r["rank"], r["entitlement"], r["granted_by"]) for r in csv.DictReader(clear[0][0].open()) if r["email"] == O.BEN]
+    assert ranked[:3] == [("2", "group:aws-dev-admin", ""), ("2", "aws_permission_set:AdministratorAccess@res-aws-dev", "group:aws-dev-admin"),
+                          ("2", "aws_role:prod-deployer", "group:aws-dev-admin")]  # each grant, then what it brings
     with pytest.raises(ValueError, match="no access-review priorities for 2026-11-09"):
         IB.export_access_reviews(spark, lake["lake"], dt.date(2026, 11, 9), tmp_path / "x.csv")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from jobs.risk import incidents as I
-from jobs.risk.policy import load
+from jobs.risk.policy import FACTORS, load
 from jobs.silver.build import conform
 
 N1 = dt.date(2026, 11, 3)
@@ -60,3 +60,8 @@ def test_five_alerts_are_one_case_updated_later_and_closed_when_quiet(spark):
     third = {r["status"]: r for r in night(spark, later, alerts[:1], spark.createDataFrame(second, I.INCIDENTS_DDL)).collect()}
     assert third["closed"]["incident_id"] == case["incident_id"]
     assert third["open"]["incident_id"] != case["incident_id"] and third["open"]["first_seen"] == later
+
+
+def test_every_factor_and_sequence_has_a_recommended_next_step():
+    assert set(FACTORS) - set(I.NEXT_STEPS) == set()
+    assert {f"sequence:{q.name}" for q in POLICY.sequences} - set(I.NEXT_STEPS) == set()

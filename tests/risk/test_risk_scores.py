@@ -3,18 +3,26 @@ features -> decision), factors that add up to the score, and the canary of a one
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 
 import pytest
 from pyspark.sql import functions as F
 
 from jobs.risk import build as RB
+from jobs.risk import score as S
 from jobs.risk.policy import CURRENT, load, parse
 from jobs.silver.build import Night
 from jobs.silver.config import load as load_silver
 from tests.gold import tiny_org as O
 from ztlake import delta_io
-from ztlake.tables import BEHAVIOUR_SCORES, PEER_OUTLIERS, POLICY_CANARY
+from ztlake.tables import (
+    BEHAVIOUR_SCORES,
+    DEVICE_FEATURES_DAILY,
+    IDENTITY_FEATURES_DAILY,
+    PEER_OUTLIERS,
+    POLICY_CANARY,
+)
 
 
 @pytest.fixture(scope="module")
@@ -36,9 +44,11 @@ def test_worked_example_new_unmanaged_device_large_export_is_denied_with_its_rea
     assert row is not None, "the export must be scored as a sensitive request"
     assert row["email"] == "erin@example.com" and row["action"] == "export" and row["device_uid"] == "dev-y"
     assert row["decision"] == "deny" and row["decision_detail"] == "deny export; re-authenticate on a managed device"
-    assert [f["name"] for f in row["factors"]] == ["large_export", "sequence:new_or_unmanaged_device_then_sensitive_export",
-                                                   "unmanaged_device", "edr_unhealthy", "new_device"]
-    chain = row["factors"][1]["detail"]
+    names = [f["name"] for f in row["factors"]]
+    assert names == ["sequence:new_or_unmanaged_device_then_sensitive_export", "unmanaged_device", "large_export", "edr_unhealthy",
+                     "new_device"], names
+    assert row["factors"][2]["detail"].startswith("exported 2,40") and "the floor (20,000,000)" in row["factors"][2]["detail"]
+    chain = row["factors"][0]["detail"]
     assert chain.startswith("new or unmanaged device signin then sensitive export within 12h: authentication:auth-erin")
     assert chain.endswith(f"-> datastore_activity:{O.WORKED_EXAMPLE_EXPORT}")
     assert row["policy_version"] == inforce.policy.version and row["enforced"] is True
@@ -52,6 +62,29 @@ def test_contributions_add_up_to_the_score_everywhere(risk):
         assert sum(f["contribution"] for f in r["factors"]) == pytest.approx(r["score"], abs=1e-3), r["request_uid"] or r["user_uid"]
         assert all(0 < f["contribution"] <= f["weight"] * f["severity"] * 1.5 + 1e-9 for f in r["factors"])  # 1.5: critical
         assert r["model_versions"] == {"behaviour": "not scored", "peer_groups": "not scored"}
+
+
+def test_a_request_that_names_no_device_is_unknown_not_unmanaged(risk):
+    """A role session signed with keys names no device: its posture is unknown (a weaker factor of
+    its own), not "unmanaged and without EDR", which a device named but absent from MDM is."""
+    n, _, inforce = risk
+    p = inforce.policy
+    feats, devs = n.silver(IDENTITY_FEATURES_DAILY), n.silver(DEVICE_FEATURES_DAILY)
+    signals = S.identity_signals(feats, devs, None, None, None)
+    carol = feats.where(F.col("email") == "carol@example.com").first()["user_uid"]
+    at = dt.datetime.combine(O.N3, dt.time(10))
+    reqs = n.spark.createDataFrame([
+        (carol, at, None, "res-aws-prod", "ct-keys", "role_assumption", "api_activity", "critical", "api_activity:ct-keys"),
+        (carol, at, "dev-not-in-mdm", "res-aws-prod", "ct-dev", "role_assumption", "api_activity", "critical", "api_activity:ct-dev"),
+    ], "user_uid string, time timestamp, device_uid string, resource_uid string, _event_id string, action string, table string, "
+       "sensitivity string, request_uid string")
+    out = {r["request_uid"]: r for r in S.requests(n.night, reqs, signals, devs, p).collect()}
+    keys, named = out["api_activity:ct-keys"], out["api_activity:ct-dev"]
+    assert [f["name"] for f in keys["factors"]] == ["unknown_device"]
+    assert keys["factors"][0]["contribution"] == pytest.approx(p.weights["unknown_device"] * 1.5)  # critical
+    assert keys["decision"] == "allow" and keys["factors"][0]["detail"].startswith("request names no device")
+    assert {f["name"] for f in named["factors"]} == {"unmanaged_device", "edr_unhealthy"}
+    assert named["score"] > keys["score"] and p.weights["unknown_device"] < p.weights["unmanaged_device"]
 
 
 def test_identity_day_grain_covers_every_identity_with_readable_factors(risk):

@@ -90,3 +90,31 @@ def test_device_then_export_chain_needs_the_same_device(spark):
     out = {r["user_uid"] for r in S.sequence_hits(spark.createDataFrame(rows, ddl), policy).collect()}
     assert out == {"u1"}
     assert next(q for q in policy.sequences if q.name == "new_or_unmanaged_device_then_sensitive_export").same_device
+
+
+def test_phished_consent_then_sso_role_session_then_escalation_is_a_chain(spark):
+    """The demo's phish_token_privesc: an OAuth consent, then the SSO role session the phished
+    login yields (the token), then AttachRolePolicy. The escalation call is not also its own token
+    use, so the role assumption must count as token use. A new phone's MFA enrolment followed by a
+    sign-in, with no escalation, is not a chain."""
+    policy = parse(CURRENT.read_text(), CURRENT)
+    auth = spark.createDataFrame([("u1", at(20), "okta-1", "dev-1", 1, "Success", None, None),
+                                  ("u2", at(5), "okta-2", "dev-2", 1, "Success", None, None)],
+                                 "user_uid string, time timestamp, _event_id string, device_uid string, activity_id int, status string, "
+                                 "src_lat double, src_lon double")
+    api = spark.createDataFrame([
+        ("u1", at(25), "ct-assume", None, "AssumeRoleWithSAML", "arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_DeveloperAccess_1/u1", None),
+        ("u1", at(31), "ct-attach", None, "AttachRolePolicy", None, None),
+        ("u3", at(31), "ct-attach-3", None, "AttachRolePolicy", None, None),  # an escalation alone, no consent before it
+    ], "user_uid string, time timestamp, _event_id string, device_uid string, api_operation string, assumed_role_arn string, error_code string")
+    store = spark.createDataFrame([], "user_uid string, time timestamp, _event_id string, device_uid string, activity_name string")
+    changes = spark.createDataFrame([("u1", at(0), "aud-consent", "Consent to application", "entitlement_change"),
+                                     ("u2", at(0), "okta-mfa", "user.mfa.factor.activate", "account_change")],
+                                    "user_uid string, time timestamp, _event_id string, vendor_event_type string, _table string")
+    feats = spark.createDataFrame([], "user_uid string, new_device_uids array<string>")
+    devs = spark.createDataFrame([("dev-1", True), ("dev-2", True)], "device_uid string, managed boolean")
+    steps = S.sequence_steps(auth, api, store, changes, feats, devs, ("AdministratorAccess",), 900.0, 500.0)
+    out = {(r["user_uid"], h["name"]): h for r in S.sequence_hits(steps, policy).collect() for h in r["_sequences"]}
+    assert set(out) == {("u1", "consent_or_mfa_enrollment_then_token_then_escalation")}
+    assert [e["_event_id"] for e in out["u1", "consent_or_mfa_enrollment_then_token_then_escalation"]["events"]] == [
+        "aud-consent", "ct-assume", "ct-attach"]

@@ -180,13 +180,19 @@ class Scenario:
     name: str
     attack: Callable[[int, Plan, Day, Person], dict]
     benign: Callable[[int, Plan, Day, Person | None], dict]
+    # The look-alike's night relative to the attack's. 0: the same night. -1: the night before, for
+    # a look-alike that is the attacked identity itself (one service key used from its usual place):
+    # on the same night it would share the attack's identity-day and could not be judged apart.
+    benign_offset: int = 0
 
     def emit(self, seed: int, plan: Plan, day: Day) -> list[dict]:
-        if day.index != plan.day_of[self.name]:
-            return []
         a, b = plan.actors[self.name]
-        return [self.attack(seed, plan, day, plan.person(a) if a is not None else None),  # type: ignore[arg-type]
-                self.benign(seed, plan, day, plan.person(b) if b is not None else None)]
+        out = []
+        if day.index == plan.day_of[self.name]:
+            out.append(self.attack(seed, plan, day, plan.person(a) if a is not None else None))  # type: ignore[arg-type]
+        if day.index == max(0, plan.day_of[self.name] + self.benign_offset):
+            out.append(self.benign(seed, plan, day, plan.person(b) if b is not None else None))
+        return out
 
 
 def _r(seed: int, day: Day, *parts: object):
@@ -484,7 +490,7 @@ SCENARIOS = (
     Scenario("ghost_device", ghost, new_laptop),
     Scenario("threat_intel_ip_signin", bad_ip, expired_ip),
     Scenario("leaver_still_active", leaver, last_day),
-    Scenario("long_lived_key_new_location", key_new_location, key_usual_location),
+    Scenario("long_lived_key_new_location", key_new_location, key_usual_location, benign_offset=-1),
     Scenario("off_hours_mass_download", off_hours, nightly_etl),
 )
 assert tuple(s.name for s in SCENARIOS) == SCENARIO_NAMES
