@@ -23,7 +23,8 @@ ACTIONS = ("access", "export", "role_assumption")
 SENSITIVITIES = ("low", "medium", "high", "critical")
 # Factor name -> the parameters it takes (besides `weight`) and whether each is required.
 FACTORS: dict[str, dict[str, bool]] = {
-    "new_device": {}, "unmanaged_device": {}, "edr_unhealthy": {}, "unknown_device": {}, "impossible_travel": {}, "known_bad_ip": {},
+    "new_device": {}, "unmanaged_device": {"known_device_severity": False}, "edr_unhealthy": {"known_device_severity": False},
+    "unknown_device": {}, "impossible_travel": {}, "known_bad_ip": {},
     "rare_resource": {}, "peer_outlier_entitlement": {"full_at": True}, "behaviour_anomaly": {"from_percentile": True},
     "token_age": {"from_hours": True, "full_at": True}, "dormant_account": {"from_days": True},
     "activity_after_termination": {}, "large_export": {"from_ratio": True, "full_at": True, "floor_bytes": False},

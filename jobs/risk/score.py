@@ -61,6 +61,8 @@ def identity_signals(features: DataFrame, device_features: DataFrame, peers: Dat
     posture = used.groupBy("user_uid").agg(
         F.max(F.col("dev_edr_unhealthy").cast("int")).alias("edr_unhealthy_devices"),
         F.sum(F.col("dev_ghost").cast("int")).alias("ghost_devices_used"),
+        F.collect_set(F.when(F.col("dev_unmanaged"), F.col("device_uid"))).alias("unmanaged_device_uids"),
+        F.collect_set(F.when(F.col("dev_edr_unhealthy"), F.col("device_uid"))).alias("edr_unhealthy_device_uids"),
         F.array_sort(F.collect_set(F.when(F.col("dev_ghost"), F.coalesce("hostname", "device_uid")))).alias("ghost_device_names"))
     df = features.join(posture, "user_uid", "left")
     if peers is not None:
@@ -190,6 +192,17 @@ def factor_columns(p: Policy) -> dict[str, tuple[Column, Column, Column]]:
     warm = num("baseline_days") >= p.warmup_days
     # Exports compare with the identity's own baseline, but never with less than `floor_bytes`: a
     # thin or empty baseline (a new joiner, a first export) does not make a routine export "large".
+    # A posture problem on a device the identity already used before tonight is chronic: it is
+    # enforced on each request (the request grain keeps full severity) but, when the policy sets
+    # `known_device_severity`, weighs less in the identity's nightly ranking than a new bad device.
+    def _routine(uids: str) -> Column:
+        bad = F.coalesce(c(uids), F.array().cast("array<string>"))
+        return warm & (F.size(bad) >= 1) & (F.size(F.array_intersect(bad, F.coalesce(c("new_device_uids"), F.array()))) == 0)
+
+    def _posture(present: Column, uids: str, factor: str) -> Column:
+        known = p.params.get(factor, {}).get("known_device_severity", 1.0)
+        return F.when(present & _routine(uids), F.lit(known)).when(present, F.lit(1.0)).otherwise(F.lit(0.0))
+
     # Off-hours counts only for an identity whose own baseline is mostly office hours (a night-shift
     # worker or a batch account is not unusual at 3am), when the policy sets `max_baseline_share`.
     max_base = p.params.get("off_hours_sensitive", {}).get("max_baseline_share")
@@ -212,10 +225,16 @@ def factor_columns(p: Policy) -> dict[str, tuple[Column, Column, Column]]:
     defs: dict[str, tuple[Column, Column, Column]] = {
         "new_device": (num("new_devices"), _one((num("new_devices") >= 1) & warm),
                        F.concat(F.lit("new device(s): "), F.array_join(F.coalesce(c("new_device_uids"), F.array()), ", "))),
-        "unmanaged_device": (num("unmanaged_devices_used"), _one(num("unmanaged_devices_used") >= 1),
-                             F.lit("a device with no MDM record (or not managed)")),
-        "edr_unhealthy": (num("edr_unhealthy_devices"), _one(num("edr_unhealthy_devices") >= 1),
-                          F.lit("a device with no EDR sensor or a stale one")),
+        "unmanaged_device": (num("unmanaged_devices_used"), _posture(num("unmanaged_devices_used") >= 1, "unmanaged_device_uids",
+                                                                     "unmanaged_device"),
+                             F.when(_routine("unmanaged_device_uids"), F.lit("a device with no MDM record (or not managed) that the "
+                                                                          "identity uses routinely"))
+                             .otherwise(F.lit("a device with no MDM record (or not managed)"))),
+        "edr_unhealthy": (num("edr_unhealthy_devices"), _posture(num("edr_unhealthy_devices") >= 1, "edr_unhealthy_device_uids",
+                                                                 "edr_unhealthy"),
+                          F.when(_routine("edr_unhealthy_device_uids"), F.lit("a device with no EDR sensor or a stale one, that the "
+                                                                               "identity uses routinely"))
+                          .otherwise(F.lit("a device with no EDR sensor or a stale one"))),
         "impossible_travel": (num("impossible_travel_pairs"), _one(num("impossible_travel_pairs") >= 1),
                               F.format_string("%d sign-in pair(s) at up to %.0f km/h", num("impossible_travel_pairs").cast("int"),
                                               num("max_travel_kmh"))),

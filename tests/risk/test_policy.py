@@ -17,7 +17,7 @@ from jobs.silver.config import load as load_silver
 def test_shipped_policy_is_valid_and_versioned_by_content():
     p = load()
     version, digest = p.version.split("+")
-    assert version == "2026.11.2" and len(digest) == 12
+    assert version == "2026.11.3" and len(digest) == 12
     assert parse(CURRENT.read_text() + "\n# a comment changes the hash\n", CURRENT).version != p.version
     assert p.ladder["step_up"] < p.ladder["deny"] and p.weights["known_bad_ip"] > 0
 
@@ -88,3 +88,24 @@ def test_edr_is_expected_on_desktops_not_phones_and_novelty_waits_for_a_baseline
         .selectExpr("*", "array('d1') as new_device_uids", "array('r1') as rare_resource_uids")
     got = rows.select("baseline_days", cols["new_device"][1].alias("new"), cols["rare_resource"][1].alias("rare")).orderBy("baseline_days")
     assert [(r["new"], r["rare"]) for r in got.collect()] == [(0.0, 0.0), (0.0, 0.0), (1.0, 1.0)]
+
+
+def test_a_chronic_posture_problem_weighs_less_in_the_nightly_ranking_than_a_new_bad_device(spark):
+    """Identity-day grain: an unmanaged device the identity used before tonight weighs
+    known_device_severity (0.4); a new one, or any on a young baseline, weighs 1."""
+    from jobs.risk import score as S
+    from jobs.risk.policy import load
+
+    p = load()
+    assert p.params["unmanaged_device"]["known_device_severity"] == 0.4
+    cols = S.factor_columns(p)
+    rows = spark.createDataFrame([
+        ("routine", 5, 1, ["byod"], []),          # the same personal laptop as every day
+        ("new", 5, 1, ["byod2"], ["byod2"]),      # an unmanaged device first seen tonight
+        ("young", 1, 1, ["byod"], []),            # no baseline yet to call it routine
+        ("none", 5, 0, [], []),
+    ], "who string, baseline_days int, unmanaged_devices_used int, unmanaged_device_uids array<string>, new_device_uids array<string>")
+    got = {r["who"]: (r["sev"], r["detail"]) for r in rows.select(
+        "who", cols["unmanaged_device"][1].alias("sev"), cols["unmanaged_device"][2].alias("detail")).collect()}
+    assert {k: v[0] for k, v in got.items()} == {"routine": 0.4, "new": 1.0, "young": 1.0, "none": 0.0}
+    assert got["routine"][1].endswith("that the identity uses routinely") and not got["new"][1].endswith("routinely")
