@@ -39,11 +39,12 @@ PEER_GROUPS_DDL = (
     "peer_basis string, peers int, entitlement string, entitlement_type string, via string, resource_uid string, privileged boolean, "
     "last_used date, peers_holding int, peer_coverage double, idf double, model_name string, model_version string"
 )
+OUTLIER_ENTITLEMENTS_TYPE = ("array<struct<entitlement:string,privileged:boolean,peer_coverage:double,peers_holding:int,"
+                             "idf:double,contribution:double,last_used:date>>")
 PEER_OUTLIERS_DDL = (
     "date date, user_uid string, email string, department string, title string, peer_group int, peer_basis string, peers int, "
-    "outlier_score double, rank int, "
-    "outlier_entitlements array<struct<entitlement:string,privileged:boolean,peer_coverage:double,peers_holding:int,"
-    "idf:double,contribution:double,last_used:date>>, explanation string, model_name string, model_version string"
+    f"outlier_score double, rank int, outlier_entitlements {OUTLIER_ENTITLEMENTS_TYPE}, explanation string, model_name string, "
+    "model_version string"
 )
 
 

@@ -18,6 +18,7 @@ from pyspark.sql.window import Window
 
 from features.identity import haversine_km, privileged_role
 from jobs.risk.policy import DECISIONS, Policy
+from models.peer_groups import OUTLIER_ENTITLEMENTS_TYPE
 
 RISK_DDL = (
     "date date, grain string, request_uid string, user_uid string, email string, device_uid string, resource_uid string, "
@@ -27,8 +28,7 @@ RISK_DDL = (
     "model_versions map<string,string>, features_version string"
 )
 DEVICE_FACTORS = ("new_device", "unmanaged_device", "edr_unhealthy")
-OUTLIER_ENTS = ("array<struct<entitlement:string,privileged:boolean,peer_coverage:double,peers_holding:int,idf:double,"
-                "contribution:double,last_used:date>>")
+OUTLIER_ENTS = OUTLIER_ENTITLEMENTS_TYPE  # gold/peer_outliers' own column type
 
 
 def _one(cond: Column) -> Column:
@@ -190,8 +190,6 @@ def factor_columns(p: Policy) -> dict[str, tuple[Column, Column, Column]]:
     # Novelty means little until the identity has a baseline: new devices and first uses count only
     # from the policy's `warmup_days` of the identity's own history.
     warm = num("baseline_days") >= p.warmup_days
-    # Exports compare with the identity's own baseline, but never with less than `floor_bytes`: a
-    # thin or empty baseline (a new joiner, a first export) does not make a routine export "large".
     # A posture problem on a device the identity already used before tonight is chronic: it is
     # enforced on each request (the request grain keeps full severity) but, when the policy sets
     # `known_device_severity`, weighs less in the identity's nightly ranking than a new bad device.
@@ -210,13 +208,25 @@ def factor_columns(p: Policy) -> dict[str, tuple[Column, Column, Column]]:
     below = p.params.get("outlier_entitlement_used", {}).get("below_coverage", 0.0)
     rare_used = F.filter(F.coalesce(c("outlier_entitlements_used"), F.array().cast(OUTLIER_ENTS)),
                          lambda e: F.coalesce(e["peer_coverage"], F.lit(0.0)) < below)
+
+    def _volume(factor: str, ratio: Column) -> Column:
+        """Severity of a volume against its baseline: log-scaled from `from_ratio` to `full_at`."""
+        return F.when(ratio >= p.param(factor, "from_ratio"), _clip01(
+            F.log(ratio) / math.log(max(p.param(factor, "full_at"), 1.0001)))).otherwise(0.0)
+
+    def _against(x: Column, baseline: Column, floor: float) -> Column:
+        """Tonight's volume over the larger of the own baseline and the floor (smoothed by one)."""
+        return (x + 1.0) / (F.greatest(baseline, F.lit(floor)) + 1.0)
+
     read_floor = p.params.get("large_read", {}).get("floor_rows", 0.0)
     # Rows read other than exported (large_export covers those), against the rows-read baseline.
     reads = F.greatest(num("read_rows") - num("export_rows"), F.lit(0.0))
-    read_ratio = (reads + 1.0) / (F.greatest(num("read_rows_baseline"), F.lit(read_floor)) + 1.0)
+    read_ratio = _against(reads, num("read_rows_baseline"), read_floor)
+    # Exports compare with the identity's own baseline, but never with less than `floor_bytes`: a
+    # thin or empty baseline (a new joiner, a first export) does not make a routine export "large".
     floor = p.params.get("large_export", {}).get("floor_bytes", 0.0)
     if floor > 0:
-        ratio = (num("export_bytes") + 1.0) / (F.greatest(num("export_bytes_baseline"), F.lit(floor)) + 1.0)
+        ratio = _against(num("export_bytes"), num("export_bytes_baseline"), floor)
         export_detail = F.format_string("exported %,.0f bytes, %.0fx the larger of own baseline (%,.0f) and the floor (%,.0f)",
                                         num("export_bytes"), ratio, num("export_bytes_baseline"), F.lit(floor))
     else:
@@ -256,8 +266,7 @@ def factor_columns(p: Policy) -> dict[str, tuple[Column, Column, Column]]:
                             F.format_string("active after %d idle days", num("days_since_last_activity").cast("int"))),
         "activity_after_termination": (num("days_after_termination"), _one(F.coalesce(c("active_after_termination"), F.lit(False))),
                                        F.format_string("active %d day(s) after termination", num("days_after_termination").cast("int"))),
-        "large_export": (ratio, F.when(ratio >= p.param("large_export", "from_ratio"), _clip01(
-            F.log(ratio) / math.log(max(p.param("large_export", "full_at"), 1.0001)))).otherwise(0.0), export_detail),
+        "large_export": (ratio, _volume("large_export", ratio), export_detail),
         "mfa_denial_burst": (num("mfa_denials"), _one(num("mfa_denials") >= p.param("mfa_denial_burst", "from_count")),
                              F.format_string("%d MFA denials", num("mfa_denials").cast("int"))),
         "iam_burst": (num("iam_actions"), _one((num("iam_actions") >= p.param("iam_burst", "min_count")) & (
@@ -280,8 +289,7 @@ def factor_columns(p: Policy) -> dict[str, tuple[Column, Column, Column]]:
                 "%s (%.0f%% of peers)", e["entitlement"], e["peer_coverage"] * 100)), ", "))),
         "iam_denied": (num("iam_actions_denied"), _one(num("iam_actions_denied") >= p.param("iam_denied", "from_count")),
                        F.format_string("%d IAM calls denied (permission probing)", num("iam_actions_denied").cast("int"))),
-        "large_read": (read_ratio, F.when(read_ratio >= p.param("large_read", "from_ratio"), _clip01(
-            F.log(read_ratio) / math.log(max(p.param("large_read", "full_at"), 1.0001)))).otherwise(0.0),
+        "large_read": (read_ratio, _volume("large_read", read_ratio),
                        F.format_string("read %,.0f rows, %.0fx the larger of own baseline (%,.0f) and the floor (%,.0f)",
                                        reads, read_ratio, num("read_rows_baseline"), F.lit(read_floor))),
     }
