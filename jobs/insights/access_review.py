@@ -125,22 +125,30 @@ def review(night: dt.date, entitlements: DataFrame, identities: DataFrame, resou
     state_words = F.array_compact(F.array(F.when(F.col("leaver_"), F.lit("leaver")), F.when(F.col("moved_"), F.lit("mover")),
                                           F.when(F.col("dormant_"), F.lit("dormant"))))
     e = e.withColumn("recommendation", rec[0]).withColumn("_why", rec[1]).withColumn("identity_state", state_words)
-    # Rank reviewable grants: a row derived from a grant (a permission set its group provisions, a
-    # role reached through a trust policy) shares the grant's rank and follows it, so one grant does
-    # not fill several slots of the top 10. A family ranks by its highest score.
-    e = e.withColumn("_grant", F.coalesce("granted_by", "entitlement"))
-    fam = Window.partitionBy("user_uid", "_grant")
-    e = e.withColumn("_fscore", F.max("score").over(fam)).withColumn("_fpriv", F.max(F.coalesce("privileged", F.lit(False))).over(fam))
+    # Rank decisions. A row derived from a grant (a permission set its group provisions, a role
+    # reached through a trust policy) shares the grant's rank and follows it, so one grant does not
+    # fill several slots of the top 10; and a leaver's grants are one decision (disable the account
+    # removes them all). A decision ranks by its highest score.
     derived = F.col("granted_by").isNotNull()
-    e = e.withColumn("brings", F.when(~derived, F.array_sort(F.collect_set(F.when(F.col("granted_by").isNotNull(),
-                                                                                 F.col("entitlement"))).over(fam))))
+    e = e.withColumn("_grant", F.coalesce("granted_by", "entitlement"))
+    grant = Window.partitionBy("user_uid", "_grant")
+    e = e.withColumn("_gscore", F.max("score").over(grant))
+    e = e.withColumn("brings", F.when(~derived, F.array_sort(F.collect_set(F.when(derived, F.col("entitlement"))).over(grant))))
+    e = e.withColumn("_decision", F.when(F.col("leaver_"), F.lit("")).otherwise(F.col("_grant")))
+    decision = Window.partitionBy("user_uid", "_decision")
+    e = e.withColumn("_fscore", F.max("score").over(decision)) \
+        .withColumn("_fpriv", F.max(F.coalesce("privileged", F.lit(False))).over(decision)) \
+        .withColumn("_grants", F.size(F.collect_set(F.when(~derived, F.col("entitlement"))).over(decision)))
+    e = e.withColumn("_why", F.when(F.col("leaver_"), F.format_string(
+        "%s: disable the account, which removes all %d of its grants (they share this rank)", F.col("_why"), F.col("_grants")))
+        .otherwise(F.col("_why")))
     e = e.withColumn("_why", F.when(derived, F.format_string("comes with %s: act on that grant (%s)", F.col("granted_by"),
                                                              F.col("_why"))).otherwise(F.col("_why")))
-    higher = F.col("_fscore") > F.col("score")
+    higher = F.col("_gscore") > F.col("score")
     e = e.withColumn("reasons", F.concat(F.array("_why"), F.when(~derived & higher, F.array(F.format_string(
-        "ranked by what it brings: %s (score up to %.0f)", F.array_join("brings", ", "), F.col("_fscore"))))
+        "ranked by what it brings: %s (score up to %.0f)", F.array_join("brings", ", "), F.col("_gscore"))))
         .otherwise(F.array().cast("array<string>")), F.transform("factors", lambda f: f["detail"])))
-    order = Window.orderBy(F.desc("_fscore"), F.desc("_fpriv"), F.asc(F.coalesce("email", "_id_email")), F.asc("_grant"),
+    order = Window.orderBy(F.desc("_fscore"), F.desc("_fpriv"), F.asc(F.coalesce("email", "_id_email")), F.asc("_decision"),
                            F.asc("user_uid"))
     e = e.withColumn("rank", F.dense_rank().over(order))
     return e.select(

@@ -128,8 +128,9 @@ def export_access_reviews(n_spark, lake: str, night: dt.date, out: Path, pseudon
         k = PS.key()
         df = df.withColumn("email", PS.pseudonym_col(F.col("email"), k)).withColumn("user_uid", PS.pseudonym_col(F.col("user_uid"), k))
     rows = df.select(*[F.concat_ws(" | ", c).alias(c) if c == "reasons" else F.col(c).cast("string").alias(c) for c in EXPORT_COLUMNS]
-                     + [F.coalesce("resource_owner", F.lit("no owner")).alias("_owner")]).orderBy(
-        "rank", F.col("granted_by").asc_nulls_first(), "entitlement", "resource_uid").collect()
+                     + [F.coalesce("resource_owner", F.lit("no owner")).alias("_owner"), F.col("rank").alias("_rank"),
+                        F.coalesce("granted_by", "entitlement").alias("_grant"), F.col("granted_by").alias("_by")]).orderBy(
+        "_rank", "_grant", F.col("_by").asc_nulls_first(), "entitlement", "resource_uid").collect()
     groups: dict[str, list] = {}
     for r in rows:
         groups.setdefault(r["_owner"] if per_owner else "", []).append(r)

@@ -1,6 +1,7 @@
 """A hand-built two-night org for the people-facing tables, small enough to work out by hand.
 
-- ann (Finance) was terminated on N1 and still holds finance-all: the leaver.
+- ann (Finance) was terminated on N1 and still holds finance-all and the file share: the leaver,
+  one decision (disable the account) however many grants she holds.
 - ben (Finance) holds aws-dev-admin, which none of his peers hold: the peer outlier. On N1 his
   device was unmanaged (managed device required); on N2 he is allowed again.
 - cat moved from Finance to IT on N2 and still holds finance-all: the mover.
@@ -81,6 +82,7 @@ def write(spark: SparkSession, lake: str) -> None:
         g = (None, None, "group")
         put(spark, lake, silver("entitlements"), night, [
             (uid(ANN), ANN, "group:finance-all", "res-finance", False, True, False, N1, None, *g),
+            (uid(ANN), ANN, "group:fileshare", "res-fs", False, True, False, N1, None, *g),
             (uid(BEN), BEN, "group:aws-dev-admin", "res-aws-dev", True, True, False, N1, None, *g),
             # What ben's group brings: the permission set it provisions, and a role that set's SSO
             # role reaches through a trust policy (two hops from the grant).
