@@ -23,13 +23,14 @@ ACTIONS = ("access", "export", "role_assumption")
 SENSITIVITIES = ("low", "medium", "high", "critical")
 # Factor name -> the parameters it takes (besides `weight`) and whether each is required.
 FACTORS: dict[str, dict[str, bool]] = {
-    "new_device": {}, "unmanaged_device": {"known_device_severity": False}, "edr_unhealthy": {"known_device_severity": False},
+    "new_device": {}, "unmanaged_device": {"known_device_severity": False, "known_device_request_severity": False},
+    "edr_unhealthy": {"known_device_severity": False, "known_device_request_severity": False},
     "unknown_device": {}, "impossible_travel": {}, "known_bad_ip": {},
     "rare_resource": {}, "peer_outlier_entitlement": {"full_at": True}, "behaviour_anomaly": {"from_percentile": True},
     "token_age": {"from_hours": True, "full_at": True}, "dormant_account": {"from_days": True},
     "activity_after_termination": {}, "large_export": {"from_ratio": True, "full_at": True, "floor_bytes": False},
     "mfa_denial_burst": {"from_count": True}, "iam_burst": {"from_ratio": True, "min_count": True},
-    "long_lived_key_new_network": {}, "off_hours_sensitive": {"from_share": True, "max_baseline_share": False},
+    "long_lived_key_new_network": {}, "off_hours_sensitive": {"from_share": True, "max_baseline_share": False, "travel_severity": False},
     "ghost_device": {}, "outlier_entitlement_used": {"below_coverage": True}, "iam_denied": {"from_count": True},
     "large_read": {"from_ratio": True, "full_at": True, "floor_rows": False},
 }
@@ -74,6 +75,9 @@ class Override:
     factors_any: tuple[str, ...] = ()
 
 
+SEQUENCE_KEYS = ("name", "steps", "within_hours", "weight", "same_device", "healthy_device_severity")
+
+
 @dataclass(frozen=True)
 class Sequence:
     name: str
@@ -81,6 +85,7 @@ class Sequence:
     within_hours: float
     weight: float
     same_device: bool = False  # every step must come from the first step's device
+    healthy_device_severity: float = 1.0  # a chain on a new but managed, EDR-healthy device counts this much
 
 
 @dataclass(frozen=True)
@@ -279,12 +284,14 @@ def parse(text: str, path: Path) -> Policy:
             if same not in ("true", "false"):
                 c.fail(q["same_device"][1], f"{key}.same_device", "must be true or false")
             for k2, (kn2, _) in q.items():
-                if k2 not in ("name", "steps", "within_hours", "weight", "same_device"):
-                    c.fail(kn2, f"{key}.{k2}", "unknown key (allowed: name, steps, within_hours, weight, same_device)")
+                if k2 not in SEQUENCE_KEYS:
+                    c.fail(kn2, f"{key}.{k2}", f"unknown key (allowed: {', '.join(SEQUENCE_KEYS)})")
             sequences.append(Sequence(
                 str(q["name"][1].value) if "name" in q else key, steps,
                 _number(c, q["within_hours"][1], f"{key}.within_hours", 0.01, 24 * 7) if "within_hours" in q else 1.0,
-                _number(c, q["weight"][1], f"{key}.weight", 0, 100) if "weight" in q else 0.0, same == "true"))
+                _number(c, q["weight"][1], f"{key}.weight", 0, 100) if "weight" in q else 0.0, same == "true",
+                _number(c, q["healthy_device_severity"][1], f"{key}.healthy_device_severity", 0, 1)
+                if "healthy_device_severity" in q else 1.0))
     review = _access_review(c, top["access_review"][1]) if "access_review" in top else None
     inc = _mapping(top["incidents"][1]) if "incidents" in top else {}
     for k, (kn, _) in inc.items():

@@ -87,12 +87,16 @@ def identity_signals(features: DataFrame, device_features: DataFrame, peers: Dat
 
 ESCALATIONS = ("AttachRolePolicy", "AttachUserPolicy", "PutRolePolicy", "PutUserPolicy", "AddUserToGroup", "CreateAccessKey",
                "UpdateAssumeRolePolicy", "CreateLoginProfile")
-SEQ_DDL = "array<struct<name:string,weight:double,detail:string,events:array<struct<table:string,_event_id:string>>>>"
+SEQ_DDL = ("array<struct<name:string,weight:double,severity:double,detail:string,"
+           "events:array<struct<table:string,_event_id:string>>>>")
 
 
 def sequence_steps(auth: DataFrame, api: DataFrame, store: DataFrame, changes: DataFrame, features: DataFrame,
-                   device_features: DataFrame, privileged_policies: tuple[str, ...], max_kmh: float, min_km: float) -> DataFrame:
-    """(user_uid, step, time, table, _event_id, device_uid): tonight's events that can be a step of a sequence."""
+                   device_features: DataFrame, privileged_policies: tuple[str, ...], max_kmh: float, min_km: float,
+                   edr_expected_os: tuple[str, ...] = EDR_EXPECTED_OS) -> DataFrame:
+    """(user_uid, step, time, table, _event_id, device_uid, healthy_device): tonight's events that can
+    be a step of a sequence. `healthy_device` is true for a device step whose device is new but
+    managed with a healthy EDR sensor (a sequence may weigh that less), null for other steps."""
     cols = ("user_uid", "time", "_event_id", "device_uid")
     logon = auth.where((F.col("activity_id") == 1) & (F.col("status") == "Success") & F.col("user_uid").isNotNull())
     w = Window.partitionBy("user_uid").orderBy("time", "_event_id")
@@ -109,9 +113,12 @@ def sequence_steps(auth: DataFrame, api: DataFrame, store: DataFrame, changes: D
         *cols, F.lit("privileged_role_assumption").alias("step"), F.lit("api_activity").alias("table"))
     new_devs = features.select("user_uid", F.explode_outer("new_device_uids").alias("device_uid")).where(F.col("device_uid").isNotNull())
     unmanaged = device_features.where(~F.coalesce("managed", F.lit(False))).select("device_uid")
-    risky = new_devs.select("device_uid").unionByName(unmanaged).distinct()
+    posture = device_posture(device_features, edr_expected_os).select(
+        "device_uid", (~F.col("dev_unmanaged") & ~F.col("dev_edr_unhealthy")).alias("healthy_device"))
+    risky = new_devs.select("device_uid").unionByName(unmanaged).distinct().join(posture, "device_uid", "left")
     dev = logon.join(F.broadcast(risky), "device_uid").select(*cols, F.lit("new_or_unmanaged_device_signin").alias("step"),
-                                                            F.lit("authentication").alias("table"))
+                                                            F.lit("authentication").alias("table"),
+                                                            F.coalesce("healthy_device", F.lit(False)).alias("healthy_device"))
     export = store.where(F.col("user_uid").isNotNull() & (F.lower(F.coalesce("activity_name", F.lit(""))) == "export")).select(
         *cols, F.lit("sensitive_export").alias("step"), F.lit("datastore_activity").alias("table"))
     et = F.lower(F.coalesce("vendor_event_type", F.lit("")))
@@ -126,11 +133,12 @@ def sequence_steps(auth: DataFrame, api: DataFrame, store: DataFrame, changes: D
         *cols, F.lit("privilege_escalation").alias("step"), F.lit("api_activity").alias("table"))
     out = travel
     for part in (role, dev, export, enrol, token, esc):
-        out = out.unionByName(part)
+        out = out.unionByName(part, allowMissingColumns=True)
     return out
 
 
-STEPS_DDL = "date date, user_uid string, step string, time timestamp, table string, _event_id string, device_uid string"
+STEPS_DDL = ("date date, user_uid string, step string, time timestamp, table string, _event_id string, device_uid string, "
+             "healthy_device boolean")
 
 
 def carried_steps(previous: DataFrame, tonight_steps: DataFrame, p: Policy) -> DataFrame:
@@ -141,7 +149,10 @@ def carried_steps(previous: DataFrame, tonight_steps: DataFrame, p: Policy) -> D
     first = tonight_steps.agg(F.min("time").alias("_first"))
     recent = previous.crossJoin(F.broadcast(first)).where(
         F.col("time") >= F.col("_first") - F.expr(f"INTERVAL {int(longest * 60)} MINUTES")).drop("_first")
-    cols = ("user_uid", "step", "time", "table", "_event_id", "device_uid")
+    cols = ("user_uid", "step", "time", "table", "_event_id", "device_uid", "healthy_device")
+    def _cols(df: DataFrame) -> DataFrame:  # steps written before `healthy_device` existed have none
+        return df if "healthy_device" in df.columns else df.withColumn("healthy_device", F.lit(None).cast("boolean"))
+    recent, tonight_steps = _cols(recent), _cols(tonight_steps)
     return tonight_steps.select(*cols, F.lit(True).alias("tonight")).unionByName(
         recent.select(*cols, F.lit(False).alias("tonight"))).dropDuplicates(["user_uid", "step", "_event_id"])
 
@@ -158,8 +169,10 @@ def sequence_hits(steps: DataFrame, p: Policy) -> DataFrame:
         for k, st in enumerate(q.steps):
             tonight = F.col("tonight") if "tonight" in steps.columns else F.lit(True)
             device = F.col("device_uid") if "device_uid" in steps.columns else F.lit(None).cast("string")
+            healthy = F.coalesce(F.col("healthy_device"), F.lit(False)) if "healthy_device" in steps.columns else F.lit(False)
             s = steps.where(F.col("step") == st).select("user_uid", F.col("time").alias(f"t{k}"), F.col("table").alias(f"tb{k}"),
-                                                         F.col("_event_id").alias(f"e{k}"), tonight.alias(f"n{k}"), device.alias(f"d{k}"))
+                                                         F.col("_event_id").alias(f"e{k}"), tonight.alias(f"n{k}"), device.alias(f"d{k}"),
+                                                         healthy.alias(f"h{k}"))
             if chain is None:
                 chain = s
                 continue
@@ -172,10 +185,18 @@ def sequence_hits(steps: DataFrame, p: Policy) -> DataFrame:
         n = len(q.steps)
         chain = chain.where(F.col(f"n{n - 1}"))
         events = F.array(*[F.struct(F.col(f"tb{k}").alias("table"), F.col(f"e{k}").alias("_event_id")) for k in range(n)])
+        # A chain whose device is new but managed with a healthy EDR sensor counts at the sequence's
+        # `healthy_device_severity` (when set): a new company laptop is not a personal one.
+        healthy = F.greatest(*[F.col(f"h{k}") for k in range(n)]) if n > 1 else F.col("h0")
+        severity = F.when(healthy, F.lit(q.healthy_device_severity)).otherwise(F.lit(1.0))
         detail = F.concat(F.lit(" then ".join(st.replace("_", " ") for st in q.steps) + f" within {q.within_hours:g}h: "),
-                          F.concat_ws(" -> ", *[F.concat(F.col(f"tb{k}"), F.lit(":"), F.col(f"e{k}")) for k in range(n)]))
+                          F.concat_ws(" -> ", *[F.concat(F.col(f"tb{k}"), F.lit(":"), F.col(f"e{k}")) for k in range(n)]),
+                          F.when(healthy & (severity < 1), F.format_string(
+                              " (the device is new but managed with a healthy EDR sensor: severity %.2f)", severity))
+                          .otherwise(F.lit("")))
         first = chain.groupBy("user_uid").agg(F.min_by(F.struct(F.lit(q.name).alias("name"), F.lit(float(q.weight)).alias("weight"),
-                                                                detail.alias("detail"), events.alias("events")),
+                                                                severity.alias("severity"), detail.alias("detail"),
+                                                                events.alias("events")),
                                                        F.struct(*[F.col(f"t{k}") for k in range(n)])).alias("hit"))
         hits = first if hits is None else hits.unionByName(first)
     if hits is None:
@@ -205,6 +226,10 @@ def factor_columns(p: Policy) -> dict[str, tuple[Column, Column, Column]]:
     # worker or a batch account is not unusual at 3am), when the policy sets `max_baseline_share`.
     max_base = p.params.get("off_hours_sensitive", {}).get("max_baseline_share")
     usual_hours = F.lit(True) if max_base is None else (num("off_hours_share_baseline") <= max_base)
+    # A plausible trip tonight (sign-ins far apart, none faster than the travel bound) shifts the
+    # hours someone works: off-hours then counts at `travel_severity`, when the policy sets it.
+    travelled = c("max_travel_kmh").isNotNull() & (num("impossible_travel_pairs") == 0)
+    travel_sev = p.params.get("off_hours_sensitive", {}).get("travel_severity", 1.0)
     below = p.params.get("outlier_entitlement_used", {}).get("below_coverage", 0.0)
     rare_used = F.filter(F.coalesce(c("outlier_entitlements_used"), F.array().cast(OUTLIER_ENTS)),
                          lambda e: F.coalesce(e["peer_coverage"], F.lit(0.0)) < below)
@@ -276,10 +301,14 @@ def factor_columns(p: Policy) -> dict[str, tuple[Column, Column, Column]]:
                                        F.format_string("%d long-lived key call(s) from a new network",
                                                        num("long_lived_key_new_network_uses").cast("int"))),
         "off_hours_sensitive": (num("off_hours_share"), _one((num("off_hours_share") >= p.param("off_hours_sensitive", "from_share"))
-                                                             & (num("sensitive_accesses") > 0) & usual_hours),
-                                F.format_string("%.0f%% of activity off-hours (own baseline %.0f%%), %d sensitive accesses",
-                                                num("off_hours_share") * 100, num("off_hours_share_baseline") * 100,
-                                                num("sensitive_accesses").cast("int"))),
+                                                             & (num("sensitive_accesses") > 0) & usual_hours)
+                                * F.when(travelled, F.lit(travel_sev)).otherwise(F.lit(1.0)),
+                                F.concat(F.format_string("%.0f%% of activity off-hours (own baseline %.0f%%), %d sensitive accesses",
+                                                         num("off_hours_share") * 100, num("off_hours_share_baseline") * 100,
+                                                         num("sensitive_accesses").cast("int")),
+                                         F.when(travelled & F.lit(travel_sev < 1), F.format_string(
+                                             " while travelling (sign-ins up to %.0f km/h apart, a plausible trip)",
+                                             num("max_travel_kmh"))).otherwise(F.lit("")))),
         "ghost_device": (num("ghost_devices_used"), _one(num("ghost_devices_used") >= 1),
                          F.concat(F.lit("used a device no inventory (MDM, EDR, directory) knows: "),
                                   F.array_join(F.coalesce(c("ghost_device_names"), F.array()), ", "))),
@@ -308,8 +337,8 @@ def _factor_array(p: Policy, overrides: dict[str, tuple[Column, Column, Column]]
     if request_uid is not None:
         seqs = F.filter(seqs, lambda q: F.exists(q["events"], lambda e: F.concat(e["table"], F.lit(":"), e["_event_id"]) == request_uid))
     seq_items = F.transform(seqs, lambda q: F.struct(
-        F.concat(F.lit("sequence:"), q["name"]).alias("name"), F.lit(1.0).alias("observed"), F.lit(1.0).alias("severity"),
-        q["weight"].alias("weight"), (q["weight"] * multiplier).alias("contribution"), q["detail"].alias("detail")))
+        F.concat(F.lit("sequence:"), q["name"]).alias("name"), F.lit(1.0).alias("observed"), q["severity"].alias("severity"),
+        q["weight"].alias("weight"), (q["weight"] * q["severity"] * multiplier).alias("contribution"), q["detail"].alias("detail")))
     return F.filter(F.concat(F.array(*items), seq_items), lambda f: f["contribution"] > 0)
 
 
@@ -408,13 +437,21 @@ def requests(night: dt.date, reqs: DataFrame, signals: DataFrame, device_feature
     named = F.col("device_uid").isNotNull()
     unmanaged = F.coalesce("dev_unmanaged", named) & named
     no_edr = F.coalesce("dev_edr_unhealthy", named) & named
+    # A device the identity used before tonight (past its warm-up) has a chronic posture problem:
+    # each request from it counts at `known_device_request_severity` when the policy sets it.
+    routine = warm & named & ~F.coalesce("dev_new", F.lit(True))
+
+    def _posture(bad: Column, factor: str, words: str) -> tuple[Column, Column, Column]:
+        known = p.params.get(factor, {}).get("known_device_request_severity", 1.0)
+        return (_one(bad), F.when(bad & routine, F.lit(known)).otherwise(_one(bad)),
+                F.concat(F.lit(words), F.coalesce("device_uid", F.lit("?")),
+                         F.when(bad & routine, F.lit(" (used routinely)")).otherwise(F.lit(""))))
+
     dev: dict[str, tuple[Column, Column, Column]] = {
         "new_device": (_one(F.coalesce("dev_new", F.lit(False))), _one(F.coalesce("dev_new", F.lit(False)) & warm),
                        F.concat(F.lit("request from new device "), F.coalesce("device_uid", F.lit("?")))),
-        "unmanaged_device": (_one(unmanaged), _one(unmanaged),
-                             F.concat(F.lit("request from a device with no MDM record: "), F.coalesce("device_uid", F.lit("?")))),
-        "edr_unhealthy": (_one(no_edr), _one(no_edr),
-                          F.concat(F.lit("request from a device with no healthy EDR sensor: "), F.coalesce("device_uid", F.lit("?")))),
+        "unmanaged_device": _posture(unmanaged, "unmanaged_device", "request from a device with no MDM record: "),
+        "edr_unhealthy": _posture(no_edr, "edr_unhealthy", "request from a device with no healthy EDR sensor: "),
         "unknown_device": (_one(unknown_device), _one(unknown_device),
                            F.lit("request names no device (API keys or a role session): device posture unknown")),
     }

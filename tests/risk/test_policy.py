@@ -17,7 +17,7 @@ from jobs.silver.config import load as load_silver
 def test_shipped_policy_is_valid_and_versioned_by_content():
     p = load()
     version, digest = p.version.split("+")
-    assert version == "2026.11.3" and len(digest) == 12
+    assert version == "2026.11.4" and len(digest) == 12
     assert parse(CURRENT.read_text() + "\n# a comment changes the hash\n", CURRENT).version != p.version
     assert p.ladder["step_up"] < p.ladder["deny"] and p.weights["known_bad_ip"] > 0
 
@@ -109,3 +109,21 @@ def test_a_chronic_posture_problem_weighs_less_in_the_nightly_ranking_than_a_new
         "who", cols["unmanaged_device"][1].alias("sev"), cols["unmanaged_device"][2].alias("detail")).collect()}
     assert {k: v[0] for k, v in got.items()} == {"routine": 0.4, "new": 1.0, "young": 1.0, "none": 0.0}
     assert got["routine"][1].endswith("that the identity uses routinely") and not got["new"][1].endswith("routinely")
+
+
+def test_off_hours_on_a_plausible_trip_counts_at_the_travel_severity(spark):
+    """Someone on a trip works at hours that are odd in their home time zone: off-hours counts at
+    travel_severity (0.5). Impossible travel is no trip, and no travel keeps full severity."""
+    from jobs.risk import score as S
+    from jobs.risk.policy import load
+
+    p = load()
+    assert p.params["off_hours_sensitive"]["travel_severity"] == 0.5
+    col = S.factor_columns(p)["off_hours_sensitive"]
+    rows = spark.createDataFrame([("trip", 557.0, 0), ("impossible", 13126.0, 2), ("home", None, 0)],
+                                 "who string, max_travel_kmh double, impossible_travel_pairs int") \
+        .selectExpr("*", "1.0 as off_hours_share", "0.0 as off_hours_share_baseline", "3 as sensitive_accesses")
+    got = {r["who"]: (r["sev"], r["detail"]) for r in rows.select("who", col[1].alias("sev"), col[2].alias("detail")).collect()}
+    assert {k: v[0] for k, v in got.items()} == {"trip": 0.5, "impossible": 1.0, "home": 1.0}
+    assert got["trip"][1].endswith("while travelling (sign-ins up to 557 km/h apart, a plausible trip)")
+    assert "travelling" not in got["impossible"][1]

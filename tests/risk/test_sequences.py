@@ -112,9 +112,35 @@ def test_phished_consent_then_sso_role_session_then_escalation_is_a_chain(spark)
                                      ("u2", at(0), "okta-mfa", "user.mfa.factor.activate", "account_change")],
                                     "user_uid string, time timestamp, _event_id string, vendor_event_type string, _table string")
     feats = spark.createDataFrame([], "user_uid string, new_device_uids array<string>")
-    devs = spark.createDataFrame([("dev-1", True), ("dev-2", True)], "device_uid string, managed boolean")
+    devs = spark.createDataFrame([("dev-1", True), ("dev-2", True)], "device_uid string, managed boolean") \
+        .selectExpr("*", "'iOS' as os", "true as edr_healthy", "false as ghost", "false as new_device")
     steps = S.sequence_steps(auth, api, store, changes, feats, devs, ("AdministratorAccess",), 900.0, 500.0)
     out = {(r["user_uid"], h["name"]): h for r in S.sequence_hits(steps, policy).collect() for h in r["_sequences"]}
     assert set(out) == {("u1", "consent_or_mfa_enrollment_then_token_then_escalation")}
     assert [e["_event_id"] for e in out["u1", "consent_or_mfa_enrollment_then_token_then_escalation"]["events"]] == [
         "aud-consent", "ct-assume", "ct-attach"]
+
+
+def test_a_new_managed_healthy_device_makes_a_weaker_device_then_export_chain(spark):
+    """A new company laptop (managed, EDR healthy) then an export is still a chain, at the
+    sequence's healthy_device_severity (0.5), and says why; a new personal laptop counts in full."""
+    policy = parse(CURRENT.read_text(), CURRENT)
+    seq = next(q for q in policy.sequences if q.name == "new_or_unmanaged_device_then_sensitive_export")
+    assert seq.healthy_device_severity == 0.5
+    auth = spark.createDataFrame([("u1", at(0), "a1", "new-managed", 1, "Success", None, None),
+                                  ("u2", at(0), "a2", "new-byod", 1, "Success", None, None)],
+                                 "user_uid string, time timestamp, _event_id string, device_uid string, activity_id int, status string, "
+                                 "src_lat double, src_lon double")
+    api = spark.createDataFrame([], "user_uid string, time timestamp, _event_id string, device_uid string, api_operation string, "
+                                    "assumed_role_arn string, error_code string")
+    store = spark.createDataFrame([("u1", at(30), "x1", "new-managed", "Export"), ("u2", at(30), "x2", "new-byod", "Export")],
+                                  "user_uid string, time timestamp, _event_id string, device_uid string, activity_name string")
+    changes = spark.createDataFrame([], "user_uid string, time timestamp, _event_id string, vendor_event_type string, _table string")
+    feats = spark.createDataFrame([("u1", ["new-managed"]), ("u2", ["new-byod"])], "user_uid string, new_device_uids array<string>")
+    devs = spark.createDataFrame([("new-managed", "Windows", True, True, False, True), ("new-byod", "Windows", False, False, False, True)],
+                                 "device_uid string, os string, managed boolean, edr_healthy boolean, ghost boolean, new_device boolean")
+    steps = S.sequence_steps(auth, api, store, changes, feats, devs, ("AdministratorAccess",), 900.0, 500.0)
+    out = {r["user_uid"]: r["_sequences"][0] for r in S.sequence_hits(steps, policy).collect()}
+    assert (out["u1"]["severity"], out["u2"]["severity"]) == (0.5, 1.0)
+    assert out["u1"]["detail"].endswith("(the device is new but managed with a healthy EDR sensor: severity 0.50)")
+    assert "healthy" not in out["u2"]["detail"]
