@@ -438,8 +438,9 @@ def requests(night: dt.date, reqs: DataFrame, signals: DataFrame, device_feature
     unmanaged = F.coalesce("dev_unmanaged", named) & named
     no_edr = F.coalesce("dev_edr_unhealthy", named) & named
     # A device the identity used before tonight (past its warm-up) has a chronic posture problem:
-    # each request from it counts at `known_device_request_severity` when the policy sets it.
-    routine = warm & named & ~F.coalesce("dev_new", F.lit(True))
+    # each request from it counts at `known_device_request_severity` when the policy sets it. A
+    # device no inventory knows (a ghost) is never routine, however often it was seen.
+    routine = warm & named & ~F.coalesce("dev_new", F.lit(True)) & ~F.coalesce("dev_ghost", F.lit(False))
 
     def _posture(bad: Column, factor: str, words: str) -> tuple[Column, Column, Column]:
         known = p.params.get(factor, {}).get("known_device_request_severity", 1.0)

@@ -158,18 +158,20 @@ def test_policy_backtest_recall_precision_and_false_denies(risk, tmp_path, monke
 
 def test_a_chronic_posture_problem_counts_on_each_request_at_the_request_severity(risk, spark):
     """A request from a device the identity has used before, whose EDR sensor is stale, still counts
-    (enforced on every request) but at known_device_request_severity (0.7); from a new device, in full."""
+    (enforced on every request) but at known_device_request_severity (0.7); from a new device, or a
+    ghost one seen before, in full."""
     n, _, inforce = risk
     p = inforce.policy
     assert p.params["edr_unhealthy"]["known_device_request_severity"] == 0.7
     feats = n.silver(IDENTITY_FEATURES_DAILY)
     signals = S.identity_signals(feats, n.silver(DEVICE_FEATURES_DAILY), None, None, None).withColumn("baseline_days", F.lit(5))
     carol = feats.where(F.col("email") == "carol@example.com").first()["user_uid"]
-    devs = spark.createDataFrame([("old-laptop", "Windows", True, False, False, False), ("new-laptop", "Windows", True, False, False, True)],
+    devs = spark.createDataFrame([("old-laptop", "Windows", True, False, False, False), ("new-laptop", "Windows", True, False, False, True),
+                                  ("ghost-host", "Windows", False, False, True, False)],
                                  "device_uid string, os string, managed boolean, edr_healthy boolean, ghost boolean, new_device boolean")
     at = dt.datetime.combine(O.N3, dt.time(10))
     reqs = spark.createDataFrame([(carol, at, d, "res-aws-prod", f"ct-{d}", "access", "api_activity", "critical", f"api_activity:ct-{d}")
-                                  for d in ("old-laptop", "new-laptop")],
+                                  for d in ("old-laptop", "new-laptop", "ghost-host")],
                                  "user_uid string, time timestamp, device_uid string, resource_uid string, _event_id string, action string, "
                                  "table string, sensitivity string, request_uid string")
     out = {r["device_uid"]: {f["name"]: f for f in r["factors"]} for r in S.requests(n.night, reqs, signals, devs, p).collect()}
@@ -177,3 +179,4 @@ def test_a_chronic_posture_problem_counts_on_each_request_at_the_request_severit
     assert (old["severity"], new["severity"]) == (0.7, 1.0)
     assert old["contribution"] == pytest.approx(p.weights["edr_unhealthy"] * 0.7 * 1.5)
     assert old["detail"].endswith("old-laptop (used routinely)") and new["detail"].endswith("new-laptop")
+    assert out["ghost-host"]["unmanaged_device"]["severity"] == 1.0  # no inventory knows it: never routine
