@@ -7,18 +7,25 @@ and inside 1% of all the run's identity-days pooled, and the strictest decision 
 that day at either grain. Then, for the benign look-alikes: how many were denied, and how many were
 held to more than step-up.
 
+A second reading counts new cases only: an identity-day whose identity already has an open incident
+(a row of either grain scoring the policy's `incidents.min_score` on one of the previous
+`incidents.window_days` nights) updates that case rather than raising a new alert, so it takes no
+slot of the night's budget; such an attack counts as caught when it scores min_score itself. The
+strict reading (every identity-day takes a slot) is the target; this one shows what a SOC triages.
+
     .venv/bin/python benchmarks/decision_catch.py --lake demo/lake --labels demo/labels.jsonl
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import math
 
 from pyspark.sql import functions as F
 from pyspark.sql.window import Window
 
-from jobs.risk.policy import DECISIONS
+from jobs.risk.policy import DECISIONS, load
 from models.backtest import label_days
 from ztlake import delta_io
 from ztlake.spark import build_session
@@ -43,13 +50,24 @@ def main() -> None:
                          F.count("*").over(pooled).alias("pooled_rank")).join(worst, ["date", "email"], "left").toPandas()
     total = len(ranked)
     k_pooled = max(1, math.ceil(args.budget * total))
+    # Open cases: nights on which an identity had a row scoring at least the incident threshold.
+    policy = load()
+    alerting = risk.groupBy("date", F.lower("email").alias("email")).agg(F.max("score").alias("top")).where(
+        F.col("top") >= policy.incident_min_score).toPandas()
+    hot = {(a.email, a.date) for a in alerting.itertuples()}
+    window = int(policy.incident_window_days)
+    ranked["open_case"] = [any((e, d - dt.timedelta(days=k)) in hot for k in range(1, window + 1))
+                           for e, d in zip(ranked["email"], ranked["date"], strict=True)]
+    new = ranked[~ranked["open_case"]]
+    ranked["new_rank"] = [None if o else int(((new["date"] == d) & (new["score"] >= sc)).sum())
+                          for o, d, sc in zip(ranked["open_case"], ranked["date"], ranked["score"], strict=True)]
     labels = label_days(args.labels)
     m = labels.merge(ranked, on=["date", "email"], how="left")
     print(f"{total} identity-days over {ranked['date'].nunique()} nights; budget {args.budget:.1%}: per day "
           f"{sorted({max(1, math.ceil(args.budget * n)) for n in ranked['n']})} alert(s), pooled {k_pooled}")
     print(f"{'scenario':36} {'kind':17} {'date':10} {'score':>6} {'rank/day':>9} {'1%/day':>6} {'1% pooled':>9}  "
-          f"{'strictest decision':24} top factors")
-    caught_day, caught_pooled, denied, above, shared = set(), set(), [], [], []
+          f"{'new case':>9}  {'strictest decision':24} top factors")
+    caught_day, caught_pooled, caught_case, denied, above, shared = set(), set(), set(), [], [], []
     attacked = {(a.date, a.email) for a in labels[labels["kind"] == "attack"].itertuples()}
     for r in m.sort_values(["scenario", "kind"]).itertuples():
         if r.n != r.n:  # not scored (NaN)
@@ -58,9 +76,13 @@ def main() -> None:
         in_day = r.rank <= max(1, math.ceil(args.budget * r.n))
         in_pooled = r.pooled_rank <= k_pooled
         decision = DECISIONS[int(r.worst) - 1] if r.worst == r.worst and r.worst else "?"
+        k_day = max(1, math.ceil(args.budget * r.n))
+        in_case = r.score >= policy.incident_min_score if r.open_case else r.new_rank <= k_day
+        case = ("open " if r.open_case else f"{int(r.new_rank)} ") + ("yes" if in_case else "no")
         if r.kind == "attack":
             caught_day |= {r.scenario} if in_day else set()
             caught_pooled |= {r.scenario} if in_pooled else set()
+            caught_case |= {r.scenario} if in_case else set()
         elif (r.date, r.email) in attacked:  # the same identity-day as an attack: its decision is the attack's
             shared.append(r.scenario)
         else:
@@ -68,12 +90,14 @@ def main() -> None:
             above += [r.scenario] if decision not in ("allow", "step_up") else []
         factors = ", ".join(f["name"] for f in (list(r.factors) if r.factors is not None else [])[:4])
         print(f"{r.scenario:36} {r.kind:17} {r.date!s:10} {r.score:6.1f} {int(r.rank):>4}/{int(r.n):<4} {'yes' if in_day else 'no':>6} "
-              f"{'yes' if in_pooled else 'no':>9}  {decision:24} {factors}")
+              f"{'yes' if in_pooled else 'no':>9} {case:>9}  {decision:24} {factors}")
     scenarios = sorted(set(labels[labels["kind"] == "attack"]["scenario"]))
     print(f"\nattack scenarios caught at {args.budget:.1%} of their day: {len(caught_day)}/{len(scenarios)}; "
           f"missed: {sorted(set(scenarios) - caught_day)}")
     print(f"attack scenarios caught at {args.budget:.1%} of all identity-days: {len(caught_pooled)}/{len(scenarios)}; "
           f"missed: {sorted(set(scenarios) - caught_pooled)}")
+    print(f"attack scenarios caught as new cases at {args.budget:.1%} of their day (open cases updated, not counted): "
+          f"{len(caught_case)}/{len(scenarios)}; missed: {sorted(set(scenarios) - caught_case)}")
     print(f"benign look-alikes denied: {len(denied)} {sorted(denied)}; held above step-up: {len(above)} {sorted(above)}")
     if shared:
         print(f"look-alikes on an attacked identity-day (not judged): {sorted(shared)}")
