@@ -180,6 +180,23 @@ def test_export_pseudonymizes_with_a_keyed_stable_pseudonym_per_owner(spark, lak
         IB.export_access_reviews(spark, lake["lake"], dt.date(2026, 11, 9), tmp_path / "x.csv")
 
 
+def test_export_orders_ranks_as_numbers_with_each_grant_before_what_it_brings(spark, lake, tmp_path):
+    """Twelve decisions: rank 10 follows 9 (not 1), and within a rank the grant comes before the
+    rows it brings, whatever their names."""
+    from jobs.insights.access_review import REVIEW_DDL
+    from ztlake.tables import ACCESS_REVIEW_PRIORITIES
+
+    night = dt.date(2026, 11, 3)
+    rows = [(k, f"u{k}@example.com", f"group:g{k}", None) for k in range(12, 0, -1)]
+    rows.append((2, "u2@example.com", "aws_permission_set:A@res", "group:g2"))  # sorts before "group:g2" by name
+    O.put(spark, lake["lake"], ACCESS_REVIEW_PRIORITIES, night, rows,
+          "rank int, email string, entitlement string, granted_by string", REVIEW_DDL)
+    out = IB.export_access_reviews(spark, lake["lake"], night, tmp_path / "n3.csv")
+    got = [(r["rank"], r["entitlement"]) for r in csv.DictReader(out[0][0].open())]
+    assert [int(r) for r, _ in got] == [1, 2, 2, *range(3, 13)]
+    assert got[1:3] == [("2", "group:g2"), ("2", "aws_permission_set:A@res")]
+
+
 def chromium() -> str:
     for name in ("chromium", "chromium-browser", "google-chrome"):
         if path := shutil.which(name):
