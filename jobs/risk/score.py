@@ -328,14 +328,16 @@ def factor_columns(p: Policy) -> dict[str, tuple[Column, Column, Column]]:
 def _factor_array(p: Policy, overrides: dict[str, tuple[Column, Column, Column]], multiplier: Column,
                   request_uid: Column | None = None) -> Column:
     """Every factor with a positive contribution, sequences included (for a request: the chains its
-    event is part of)."""
+    event completes, where the chain is decided; an earlier step, such as the sign-in before an
+    export, was not yet a chain when it happened)."""
     defs = {**factor_columns(p), **overrides}
     items = [F.struct(F.lit(name).alias("name"), obs.alias("observed"), sev.alias("severity"), F.lit(p.weights[name]).alias("weight"),
                       (F.lit(p.weights[name]) * sev * multiplier).alias("contribution"), detail.alias("detail"))
              for name, (obs, sev, detail) in defs.items()]
     seqs = F.coalesce(F.col("_sequences"), F.array().cast(SEQ_DDL))
     if request_uid is not None:
-        seqs = F.filter(seqs, lambda q: F.exists(q["events"], lambda e: F.concat(e["table"], F.lit(":"), e["_event_id"]) == request_uid))
+        seqs = F.filter(seqs, lambda q: F.concat(F.element_at(q["events"], -1)["table"], F.lit(":"),
+                                                 F.element_at(q["events"], -1)["_event_id"]) == request_uid)
     seq_items = F.transform(seqs, lambda q: F.struct(
         F.concat(F.lit("sequence:"), q["name"]).alias("name"), F.lit(1.0).alias("observed"), q["severity"].alias("severity"),
         q["weight"].alias("weight"), (q["weight"] * q["severity"] * multiplier).alias("contribution"), q["detail"].alias("detail")))
@@ -456,6 +458,11 @@ def requests(night: dt.date, reqs: DataFrame, signals: DataFrame, device_feature
         "unknown_device": (_one(unknown_device), _one(unknown_device),
                            F.lit("request names no device (API keys or a role session): device posture unknown")),
     }
+    # A rare resource is a request's factor only on a request to that resource: an identity's first
+    # use of a file server says nothing about its sign-in to the identity provider.
+    rare_here = F.coalesce(F.array_contains(F.col("rare_resource_uids"), F.col("resource_uid")), F.lit(False))
+    dev["rare_resource"] = (_one(rare_here), _one(rare_here & warm),
+                            F.concat(F.lit("first use, rare among peers: "), F.coalesce("resource_uid", F.lit("?"))))
     dev = {k: v for k, v in dev.items() if k in p.weights}
     if "large_export" in p.weights:  # an export factor belongs to export requests only
         obs, sev, det = factor_columns(p)["large_export"]

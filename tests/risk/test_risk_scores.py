@@ -180,3 +180,30 @@ def test_a_chronic_posture_problem_counts_on_each_request_at_the_request_severit
     assert old["contribution"] == pytest.approx(p.weights["edr_unhealthy"] * 0.7 * 1.5)
     assert old["detail"].endswith("old-laptop (used routinely)") and new["detail"].endswith("new-laptop")
     assert out["ghost-host"]["unmanaged_device"]["severity"] == 1.0  # no inventory knows it: never routine
+
+
+def test_a_request_carries_a_chain_it_completes_and_a_rarity_of_its_own_resource(risk, spark):
+    """A sequence is decided at the event that completes it: the export carries the chain, the
+    sign-in before it does not. A rare resource weighs on requests to that resource only."""
+    n, _, inforce = risk
+    p = inforce.policy
+    feats = n.silver(IDENTITY_FEATURES_DAILY)
+    carol = feats.where(F.col("email") == "carol@example.com").first()["user_uid"]
+    chain = spark.createDataFrame(
+        [(carol, [("new_or_unmanaged_device_then_sensitive_export", 30.0, 1.0, "chain",
+                   [("authentication", "a1"), ("datastore_activity", "x1")])])], f"user_uid string, _sequences {S.SEQ_DDL}")
+    signals = (S.identity_signals(feats, n.silver(DEVICE_FEATURES_DAILY), None, None, chain)
+               .withColumn("baseline_days", F.lit(5)).withColumn("rare_resources", F.lit(1))
+               .withColumn("rare_resource_uids", F.array(F.lit("res-fs"))))
+    at = dt.datetime.combine(O.N3, dt.time(10))
+    reqs = spark.createDataFrame([
+        (carol, at, "res-okta", "a1", "access", "authentication", "critical", "authentication:a1"),
+        (carol, at, "res-bi", "x1", "export", "datastore_activity", "high", "datastore_activity:x1"),
+        (carol, at, "res-fs", "f1", "access", "datastore_activity", "high", "datastore_activity:f1"),
+    ], "user_uid string, time timestamp, resource_uid string, _event_id string, action string, table string, sensitivity string, "
+       "request_uid string").withColumn("device_uid", F.lit(None).cast("string"))
+    out = {r["request_uid"]: {f["name"]: f for f in r["factors"]} for r in S.requests(n.night, reqs, signals, n.silver(DEVICE_FEATURES_DAILY), p).collect()}
+    seq = "sequence:new_or_unmanaged_device_then_sensitive_export"
+    assert seq in out["datastore_activity:x1"] and seq not in out["authentication:a1"]
+    assert "rare_resource" in out["datastore_activity:f1"] and out["datastore_activity:f1"]["rare_resource"]["detail"].endswith("res-fs")
+    assert "rare_resource" not in out["authentication:a1"] and "rare_resource" not in out["datastore_activity:x1"]
