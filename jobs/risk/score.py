@@ -112,10 +112,10 @@ def sequence_steps(auth: DataFrame, api: DataFrame, store: DataFrame, changes: D
     role = api_ok.where(op.startswith("AssumeRole") & privileged_role(F.col("assumed_role_arn"), privileged_policies)).select(
         *cols, F.lit("privileged_role_assumption").alias("step"), F.lit("api_activity").alias("table"))
     new_devs = features.select("user_uid", F.explode_outer("new_device_uids").alias("device_uid")).where(F.col("device_uid").isNotNull())
-    unmanaged = device_features.where(~F.coalesce("managed", F.lit(False))).select("device_uid")
-    posture = device_posture(device_features, edr_expected_os).select(
-        "device_uid", (~F.col("dev_unmanaged") & ~F.col("dev_edr_unhealthy")).alias("healthy_device"))
-    risky = new_devs.select("device_uid").unionByName(unmanaged).distinct().join(posture, "device_uid", "left")
+    posture = device_posture(device_features, edr_expected_os)
+    unmanaged = posture.where(F.col("dev_unmanaged")).select("device_uid")
+    risky = new_devs.select("device_uid").unionByName(unmanaged).distinct().join(posture.select(
+        "device_uid", (~F.col("dev_unmanaged") & ~F.col("dev_edr_unhealthy")).alias("healthy_device")), "device_uid", "left")
     dev = logon.join(F.broadcast(risky), "device_uid").select(*cols, F.lit("new_or_unmanaged_device_signin").alias("step"),
                                                             F.lit("authentication").alias("table"),
                                                             F.coalesce("healthy_device", F.lit(False)).alias("healthy_device"))
@@ -211,9 +211,9 @@ def factor_columns(p: Policy) -> dict[str, tuple[Column, Column, Column]]:
     # Novelty means little until the identity has a baseline: new devices and first uses count only
     # from the policy's `warmup_days` of the identity's own history.
     warm = num("baseline_days") >= p.warmup_days
-    # A posture problem on a device the identity already used before tonight is chronic: it is
-    # enforced on each request (the request grain keeps full severity) but, when the policy sets
-    # `known_device_severity`, weighs less in the identity's nightly ranking than a new bad device.
+    # A posture problem on a device the identity already used before tonight is chronic: when the
+    # policy sets `known_device_severity`, it weighs less in the identity's nightly ranking than a
+    # new bad device (requests have their own `known_device_request_severity`, in requests()).
     def _routine(uids: str) -> Column:
         bad = F.coalesce(c(uids), F.array().cast("array<string>"))
         return warm & (F.size(bad) >= 1) & (F.size(F.array_intersect(bad, F.coalesce(c("new_device_uids"), F.array()))) == 0)
@@ -336,8 +336,8 @@ def _factor_array(p: Policy, overrides: dict[str, tuple[Column, Column, Column]]
              for name, (obs, sev, detail) in defs.items()]
     seqs = F.coalesce(F.col("_sequences"), F.array().cast(SEQ_DDL))
     if request_uid is not None:
-        seqs = F.filter(seqs, lambda q: F.concat(F.element_at(q["events"], -1)["table"], F.lit(":"),
-                                                 F.element_at(q["events"], -1)["_event_id"]) == request_uid)
+        last = lambda q: F.element_at(q["events"], -1)  # noqa: E731
+        seqs = F.filter(seqs, lambda q: F.concat(last(q)["table"], F.lit(":"), last(q)["_event_id"]) == request_uid)
     seq_items = F.transform(seqs, lambda q: F.struct(
         F.concat(F.lit("sequence:"), q["name"]).alias("name"), F.lit(1.0).alias("observed"), q["severity"].alias("severity"),
         q["weight"].alias("weight"), (q["weight"] * q["severity"] * multiplier).alias("contribution"), q["detail"].alias("detail")))
