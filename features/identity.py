@@ -48,7 +48,7 @@ IDENTITY_FEATURES_DDL = (
     "noncompliant_devices_used int, unresolved_device_events bigint, "
     # location and time
     "distinct_countries int, countries array<string>, new_countries int, new_networks int, impossible_travel_pairs int, "
-    "max_travel_kmh double, off_hours_events bigint, off_hours_share double, off_hours_share_baseline double, "
+    "max_travel_kmh double, off_hours_events bigint, off_hours_share double, off_hours_share_baseline double, off_hours_read_rows bigint, "
     # resources
     "distinct_resources int, new_resources int, rare_resources int, rare_resource_uids array<string>, "
     "sensitive_accesses bigint, "
@@ -143,11 +143,18 @@ def daily_activity(events: DataFrame, auth: DataFrame, api: DataFrame, store: Da
         F.collect_list(F.when(lk, F.col("network"))).alias("_key_network_calls"),
     )
     export = F.lower(F.coalesce("activity_name", F.lit(""))) == "export"
-    ds = store.where(F.col("user_uid").isNotNull() & (F.col("status") == "Success")).groupBy("user_uid").agg(
+    ok = store.where(F.col("user_uid").isNotNull() & (F.col("status") == "Success"))
+    # Rows by hour of day (as `hours` counts events by hour), so that off-hours can weigh volume:
+    # one 5-million-row query at 3am is one event among a day's, but nearly all of the day's rows.
+    by_hour = ok.groupBy("user_uid", F.hour("time").alias("h")).agg(F.sum(F.coalesce("rows", F.lit(0))).cast("double").alias("r"))
+    ds = ok.groupBy("user_uid").agg(
         F.sum(F.when(export, F.col("bytes"))).cast("long").alias("export_bytes"),
         F.sum(F.when(export, F.col("rows"))).cast("long").alias("export_rows"),
         F.sum(F.col("rows")).cast("long").alias("read_rows"),
-    )
+    ).join(by_hour.groupBy("user_uid").agg(F.collect_list(F.struct("h", "r")).alias("_rows_by_hour")), "user_uid", "left").select(
+        "*", F.transform(F.sequence(F.lit(0), F.lit(HOURS - 1)), lambda h: F.aggregate(
+            F.filter(F.coalesce("_rows_by_hour", F.array()), lambda x: x["h"] == h), F.lit(0.0), lambda acc, x: acc + x["r"])
+        ).alias("read_rows_hours")).drop("_rows_by_hour")
     dev = devices.select("device_uid", "managed", "compliant")
     used = (events.where(F.col("device_uid").isNotNull()).select("user_uid", "device_uid").distinct()
             .join(F.broadcast(dev), "device_uid", "left").groupBy("user_uid").agg(
@@ -228,12 +235,15 @@ def identity_features(night: dt.date, identities: DataFrame, daily: DataFrame, t
     total = F.aggregate(prof, F.lit(0.0), lambda acc, x: acc + x)
     start, end = cfg.working_hours_utc
     idx = F.sequence(F.lit(0), F.lit(HOURS - 1))
-    off = F.aggregate(
-        F.zip_with(idx, F.zip_with(tonight_h, prof, lambda t, p: F.struct(t.alias("t"), p.alias("p"))),
-                   lambda h, tp: F.when(
-                       F.when(total >= cfg.min_baseline_events, tp["p"] / total < cfg.rare_hour_share).otherwise((h < start) | (h >= end)),
-                       tp["t"]).otherwise(F.lit(0.0))),
-        F.lit(0.0), lambda acc, x: acc + x)
+    off_hour = F.zip_with(idx, prof, lambda h, p: F.when(total >= cfg.min_baseline_events, p / total < cfg.rare_hour_share)
+                          .otherwise((h < start) | (h >= end)))
+
+    def in_off_hours(per_hour: Column) -> Column:
+        """The sum of a 24-hour histogram over the identity's off-hours."""
+        return F.aggregate(F.zip_with(per_hour, off_hour, lambda x, o: F.when(o, x).otherwise(F.lit(0.0))), F.lit(0.0),
+                           lambda acc, x: acc + x)
+
+    off = in_off_hours(tonight_h)
 
     last_active = F.col("b_last_activity_date")
     idle_since = F.coalesce(last_active, F.col("b_first_seen_date"), F.col("first_seen_date"))
@@ -259,6 +269,7 @@ def identity_features(night: dt.date, identities: DataFrame, daily: DataFrame, t
         off.cast("long").alias("off_hours_events"),
         F.when(active, off / F.col("events_total")).alias("off_hours_share"),
         F.col("b_ew_off_hours_share").alias("off_hours_share_baseline"),
+        in_off_hours(F.coalesce(F.col("read_rows_hours"), zeros)).cast("long").alias("off_hours_read_rows"),
         F.size(F.coalesce("resources", empty)).alias("distinct_resources"),
         unknown_when_new_lake(F.size(new_items("resources", "resources"))).alias("new_resources"),
         F.lit(None).cast("int").alias("rare_resources"), F.lit(None).cast("array<string>").alias("rare_resource_uids"),

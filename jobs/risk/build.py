@@ -11,8 +11,10 @@ import mlflow
 import pandas as pd
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
+from pyspark.sql.types import StructType
 
 from features.config import load as load_features
+from features.identity import IDENTITY_FEATURES_DDL
 from jobs.risk import incidents as I
 from jobs.risk import score as S
 from jobs.risk.policy import CURRENT, DECISIONS, Policy, PolicyError, load, parse
@@ -93,9 +95,19 @@ def _optional(n: Night, table_path: str) -> DataFrame | None:
     return df if df.limit(1).count() else None
 
 
+def tonight_features(n: Night) -> DataFrame:
+    """Tonight's identity features. A feature added to the definitions after the lake's features were
+    written reads as null (so a policy can be scored on an older night before it is rebuilt)."""
+    df = n.silver(IDENTITY_FEATURES_DAILY)
+    schema = StructType.fromDDL(IDENTITY_FEATURES_DDL)
+    assert isinstance(schema, StructType)
+    missing = [f for f in schema.fields if f.name not in df.columns]
+    return df.select("*", *[F.lit(None).cast(f.dataType).alias(f.name) for f in missing])
+
+
 def score_night(n: Night, p: Policy, steps: DataFrame | None = None) -> DataFrame:
     """Both grains of the night under policy `p` (not written). `steps`: tonight_steps(n), if at hand."""
-    feats = n.silver(IDENTITY_FEATURES_DAILY)
+    feats = tonight_features(n)
     devs = n.silver(DEVICE_FEATURES_DAILY)
     fcfg = load_features()
     auth, api, store = tonight_events(n, "authentication"), tonight_events(n, "api_activity"), tonight_events(n, "datastore_activity")
@@ -110,7 +122,7 @@ def score_night(n: Night, p: Policy, steps: DataFrame | None = None) -> DataFram
 
 def tonight_steps(n: Night) -> DataFrame:
     """Tonight's events that can be a step of a sequence (the same for every policy)."""
-    feats = n.silver(IDENTITY_FEATURES_DAILY)
+    feats = tonight_features(n)
     devs = n.silver(DEVICE_FEATURES_DAILY)
     fcfg = load_features()
     auth, api, store = tonight_events(n, "authentication"), tonight_events(n, "api_activity"), tonight_events(n, "datastore_activity")

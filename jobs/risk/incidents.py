@@ -43,6 +43,7 @@ NEXT_STEPS = {
     "outlier_entitlement_used": "review what the outlier entitlement was used for; revoke it or move it to just-in-time",
     "iam_denied": "revoke the session that probed IAM and review which permissions it tried",
     "large_read": "review the read with the data owner and limit bulk reads",
+    "off_hours_bulk_read": "confirm the off-hours read with the user's manager and the data owner; limit bulk reads",
     "sequence:impossible_travel_then_privileged_role": "revoke the session and the role's credentials; review what the role did",
     "sequence:new_or_unmanaged_device_then_sensitive_export": "block exports from unmanaged devices; review the exported data",
     "sequence:consent_or_mfa_enrollment_then_token_then_escalation": "revoke the OAuth grant and new MFA factor; remove the escalated policy",

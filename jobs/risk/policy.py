@@ -33,6 +33,7 @@ FACTORS: dict[str, dict[str, bool]] = {
     "long_lived_key_new_network": {}, "off_hours_sensitive": {"from_share": True, "max_baseline_share": False, "travel_severity": False},
     "ghost_device": {}, "outlier_entitlement_used": {"below_coverage": True}, "iam_denied": {"from_count": True},
     "large_read": {"from_ratio": True, "full_at": True, "floor_rows": False},
+    "off_hours_bulk_read": {"from_rows": True, "from_share": True, "max_baseline_share": False, "travel_severity": False},
 }
 
 

@@ -207,6 +207,11 @@ def sequence_hits(steps: DataFrame, p: Policy) -> DataFrame:
 def factor_columns(p: Policy) -> dict[str, tuple[Column, Column, Column]]:
     """factor -> (observed value, severity 0..1, detail) over an identity-signals row."""
     c = F.col
+
+    def param(factor: str, key: str) -> float:
+        """A factor's parameter; a factor the policy does not weigh is left out below, whatever this gives."""
+        return p.param(factor, key) if factor in p.weights else 0.0
+
     num = lambda name: F.coalesce(c(name).cast("double"), F.lit(0.0))  # noqa: E731
     # Novelty means little until the identity has a baseline: new devices and first uses count only
     # from the policy's `warmup_days` of the identity's own history.
@@ -224,20 +229,28 @@ def factor_columns(p: Policy) -> dict[str, tuple[Column, Column, Column]]:
 
     # Off-hours counts only for an identity whose own baseline is mostly office hours (a night-shift
     # worker or a batch account is not unusual at 3am), when the policy sets `max_baseline_share`.
-    max_base = p.params.get("off_hours_sensitive", {}).get("max_baseline_share")
-    usual_hours = F.lit(True) if max_base is None else (num("off_hours_share_baseline") <= max_base)
+    def _usual_hours(factor: str) -> Column:
+        max_base = p.params.get(factor, {}).get("max_baseline_share")
+        return F.lit(True) if max_base is None else (num("off_hours_share_baseline") <= max_base)
+
     # A plausible trip tonight (sign-ins far apart, none faster than the travel bound) shifts the
     # hours someone works: off-hours then counts at `travel_severity`, when the policy sets it.
     travelled = c("max_travel_kmh").isNotNull() & (num("impossible_travel_pairs") == 0)
-    travel_sev = p.params.get("off_hours_sensitive", {}).get("travel_severity", 1.0)
+
+    def _travel(factor: str) -> Column:
+        return F.when(travelled, F.lit(p.params.get(factor, {}).get("travel_severity", 1.0))).otherwise(F.lit(1.0))
+
+    def _travel_words(factor: str) -> Column:
+        return F.when(travelled & F.lit(p.params.get(factor, {}).get("travel_severity", 1.0) < 1), F.format_string(
+            " while travelling (sign-ins up to %.0f km/h apart, a plausible trip)", num("max_travel_kmh"))).otherwise(F.lit(""))
     below = p.params.get("outlier_entitlement_used", {}).get("below_coverage", 0.0)
     rare_used = F.filter(F.coalesce(c("outlier_entitlements_used"), F.array().cast(OUTLIER_ENTS)),
                          lambda e: F.coalesce(e["peer_coverage"], F.lit(0.0)) < below)
 
     def _volume(factor: str, ratio: Column) -> Column:
         """Severity of a volume against its baseline: log-scaled from `from_ratio` to `full_at`."""
-        return F.when(ratio >= p.param(factor, "from_ratio"), _clip01(
-            F.log(ratio) / math.log(max(p.param(factor, "full_at"), 1.0001)))).otherwise(0.0)
+        return F.when(ratio >= param(factor, "from_ratio"), _clip01(
+            F.log(ratio) / math.log(max(param(factor, "full_at"), 1.0001)))).otherwise(0.0)
 
     def _against(x: Column, baseline: Column, floor: float) -> Column:
         """Tonight's volume over the larger of the own baseline and the floor (smoothed by one)."""
@@ -278,37 +291,43 @@ def factor_columns(p: Policy) -> dict[str, tuple[Column, Column, Column]]:
         "rare_resource": (num("rare_resources"), _one((num("rare_resources") >= 1) & warm),
                           F.concat(F.lit("first use, rare among peers: "),
                                    F.array_join(F.coalesce(c("rare_resource_uids"), F.array()), ", "))),
-        "peer_outlier_entitlement": (num("outlier_score"), _clip01(num("outlier_score") / p.param("peer_outlier_entitlement", "full_at")),
+        "peer_outlier_entitlement": (num("outlier_score"), _clip01(num("outlier_score") / param("peer_outlier_entitlement", "full_at")),
                                      F.format_string("peer-outlier score %.1f", num("outlier_score"))),
-        "behaviour_anomaly": (num("percentile"), _clip01((num("percentile") - p.param("behaviour_anomaly", "from_percentile"))
-                                                         / (100 - p.param("behaviour_anomaly", "from_percentile") + 1e-9)),
+        "behaviour_anomaly": (num("percentile"), _clip01((num("percentile") - param("behaviour_anomaly", "from_percentile"))
+                                                         / (100 - param("behaviour_anomaly", "from_percentile") + 1e-9)),
                               F.format_string("behaviour at the %.1fth percentile", num("percentile"))),
-        "token_age": (num("max_token_age_hours"), F.when(num("max_token_age_hours") >= p.param("token_age", "from_hours"), _clip01(
-            num("max_token_age_hours") / p.param("token_age", "full_at"))).otherwise(0.0),
+        "token_age": (num("max_token_age_hours"), F.when(num("max_token_age_hours") >= param("token_age", "from_hours"), _clip01(
+            num("max_token_age_hours") / param("token_age", "full_at"))).otherwise(0.0),
                       F.format_string("session %.0f hours old", num("max_token_age_hours"))),
         "dormant_account": (num("days_since_last_activity"),
-                            _one((num("events_total") > 0) & (num("days_since_last_activity") >= p.param("dormant_account", "from_days"))),
+                            _one((num("events_total") > 0) & (num("days_since_last_activity") >= param("dormant_account", "from_days"))),
                             F.format_string("active after %d idle days", num("days_since_last_activity").cast("int"))),
         "activity_after_termination": (num("days_after_termination"), _one(F.coalesce(c("active_after_termination"), F.lit(False))),
                                        F.format_string("active %d day(s) after termination", num("days_after_termination").cast("int"))),
         "large_export": (ratio, _volume("large_export", ratio), export_detail),
-        "mfa_denial_burst": (num("mfa_denials"), _one(num("mfa_denials") >= p.param("mfa_denial_burst", "from_count")),
+        "mfa_denial_burst": (num("mfa_denials"), _one(num("mfa_denials") >= param("mfa_denial_burst", "from_count")),
                              F.format_string("%d MFA denials", num("mfa_denials").cast("int"))),
-        "iam_burst": (num("iam_actions"), _one((num("iam_actions") >= p.param("iam_burst", "min_count")) & (
-            (num("iam_actions") + 1) / (num("iam_actions_baseline") + 1) >= p.param("iam_burst", "from_ratio"))),
+        "iam_burst": (num("iam_actions"), _one((num("iam_actions") >= param("iam_burst", "min_count")) & (
+            (num("iam_actions") + 1) / (num("iam_actions_baseline") + 1) >= param("iam_burst", "from_ratio"))),
                       F.format_string("%d IAM calls vs own baseline %.1f", num("iam_actions").cast("int"), num("iam_actions_baseline"))),
         "long_lived_key_new_network": (num("long_lived_key_new_network_uses"), _one(num("long_lived_key_new_network_uses") >= 1),
                                        F.format_string("%d long-lived key call(s) from a new network",
                                                        num("long_lived_key_new_network_uses").cast("int"))),
-        "off_hours_sensitive": (num("off_hours_share"), _one((num("off_hours_share") >= p.param("off_hours_sensitive", "from_share"))
-                                                             & (num("sensitive_accesses") > 0) & usual_hours)
-                                * F.when(travelled, F.lit(travel_sev)).otherwise(F.lit(1.0)),
+        "off_hours_sensitive": (num("off_hours_share"), _one((num("off_hours_share") >= param("off_hours_sensitive", "from_share"))
+                                                             & (num("sensitive_accesses") > 0) & _usual_hours("off_hours_sensitive"))
+                                * _travel("off_hours_sensitive"),
                                 F.concat(F.format_string("%.0f%% of activity off-hours (own baseline %.0f%%), %d sensitive accesses",
                                                          num("off_hours_share") * 100, num("off_hours_share_baseline") * 100,
                                                          num("sensitive_accesses").cast("int")),
-                                         F.when(travelled & F.lit(travel_sev < 1), F.format_string(
-                                             " while travelling (sign-ins up to %.0f km/h apart, a plausible trip)",
-                                             num("max_travel_kmh"))).otherwise(F.lit("")))),
+                                         _travel_words("off_hours_sensitive"))),
+        "off_hours_bulk_read": (num("off_hours_read_rows"), _one(
+            (num("off_hours_read_rows") >= param("off_hours_bulk_read", "from_rows"))
+            & (num("off_hours_read_rows") >= param("off_hours_bulk_read", "from_share") * num("read_rows"))
+            & warm & _usual_hours("off_hours_bulk_read")) * _travel("off_hours_bulk_read"),
+            F.concat(F.format_string("read %,.0f rows off-hours (%.0f%% of tonight's %,.0f; own baseline %.0f%% of activity off-hours)",
+                                     num("off_hours_read_rows"), num("off_hours_read_rows") * 100 / F.greatest(num("read_rows"), F.lit(1.0)),
+                                     num("read_rows"), num("off_hours_share_baseline") * 100),
+                     _travel_words("off_hours_bulk_read"))),
         "ghost_device": (num("ghost_devices_used"), _one(num("ghost_devices_used") >= 1),
                          F.concat(F.lit("used a device no inventory (MDM, EDR, directory) knows: "),
                                   F.array_join(F.coalesce(c("ghost_device_names"), F.array()), ", "))),
@@ -316,7 +335,7 @@ def factor_columns(p: Policy) -> dict[str, tuple[Column, Column, Column]]:
             F.size(rare_used).cast("double"), _one(F.size(rare_used) >= 1),
             F.concat(F.lit("used privileged access few peers hold: "), F.array_join(F.transform(rare_used, lambda e: F.format_string(
                 "%s (%.0f%% of peers)", e["entitlement"], e["peer_coverage"] * 100)), ", "))),
-        "iam_denied": (num("iam_actions_denied"), _one(num("iam_actions_denied") >= p.param("iam_denied", "from_count")),
+        "iam_denied": (num("iam_actions_denied"), _one(num("iam_actions_denied") >= param("iam_denied", "from_count")),
                        F.format_string("%d IAM calls denied (permission probing)", num("iam_actions_denied").cast("int"))),
         "large_read": (read_ratio, _volume("large_read", read_ratio),
                        F.format_string("read %,.0f rows, %.0fx the larger of own baseline (%,.0f) and the floor (%,.0f)",

@@ -76,6 +76,33 @@ def test_off_hours_against_own_profile(spark, tiny_lake):
     assert features(spark, tiny_lake.root, O.NIGHTS[3], "bob@example.com")["off_hours_events"] == 0
 
 
+def test_off_hours_read_rows_weigh_volume_not_events(spark, tiny_lake):
+    """One 2-million-row query at 00:45 is one event among bob's four, but nearly all of his rows:
+    `off_hours_read_rows` counts rows in his off-hours (the same hours as `off_hours_events`)."""
+    from features import build as FB
+    from features import identity as ID
+    from jobs.silver.build import Night
+    from jobs.silver.config import load as load_silver
+
+    cfg = load_features()
+    assert features(spark, tiny_lake.root, O.N3, "bob@example.com")["off_hours_read_rows"] == 0  # his reads are at 10:00 and 11:00
+    x = FB.inputs(Night(spark, tiny_lake.root, O.N3, load_silver()))
+    bulk = spark.createDataFrame([(O.uid("bob@example.com"), O.at(O.N3, 0, 45), "dev-b", "res-payroll", "10.0.0.6", "Query", "Success",
+                                   2_000_000, 90_000_000, "ds-bob-night-bulk", O.N3, O.N3)], O.STORE)
+    store = x.store.unionByName(bulk)
+    events = ID.activity_events(x.auth, x.api, store, x.resources, x.threat, cfg)
+    daily = ID.daily_activity(events, x.auth, x.api, store, x.devices, ())
+    feats = ID.identity_features(O.N3, x.identities, daily, ID.travel(x.auth, x.baseline_prev, cfg), x.baseline_prev,
+                                 ID.peer_resource_share(x.baseline_prev, x.identities), True, cfg)
+    got = {r["email"]: r for r in feats.collect()}
+    b = got["bob@example.com"]
+    assert b["read_rows"] == 2_000_000 + 1000 + 10
+    assert b["off_hours_read_rows"] == 2_000_000
+    assert b["off_hours_events"] == 2 and b["off_hours_share"] == pytest.approx(2 / 5)  # by events, well under half
+    assert got["alice@example.com"]["off_hours_read_rows"] == 0 and got["alice@example.com"]["read_rows"] > 2_000_000
+    assert got["carol@example.com"]["off_hours_read_rows"] == 0  # idle tonight
+
+
 def test_device_features_posture_and_users(spark, tiny_lake):
     rows = {r["device_uid"]: r for r in delta_io.read(spark, DEVICE_FEATURES_DAILY.path(tiny_lake.root)).where(
         F.col("date") == O.N3).collect()}

@@ -17,7 +17,7 @@ from jobs.silver.config import load as load_silver
 def test_shipped_policy_is_valid_and_versioned_by_content():
     p = load()
     version, digest = p.version.split("+")
-    assert version == "2026.11.5" and len(digest) == 12
+    assert version == "2026.11.6" and len(digest) == 12
     assert parse(CURRENT.read_text() + "\n# a comment changes the hash\n", CURRENT).version != p.version
     assert p.ladder["step_up"] < p.ladder["deny"] and p.weights["known_bad_ip"] > 0
 
@@ -127,3 +127,30 @@ def test_off_hours_on_a_plausible_trip_counts_at_the_travel_severity(spark):
     assert {k: v[0] for k, v in got.items()} == {"trip": 0.5, "impossible": 1.0, "home": 1.0}
     assert got["trip"][1].endswith("while travelling (sign-ins up to 557 km/h apart, a plausible trip)")
     assert "travelling" not in got["impossible"][1]
+
+
+def test_off_hours_bulk_read_weighs_rows_for_a_daytime_identity_past_its_warmup(spark):
+    """Most of a night's rows read in the identity's off-hours, at least `from_rows` of them, by an
+    identity whose baseline is office hours and who is past its warm-up: full severity (half on a
+    plausible trip). A night-shift or batch identity, a small read, a read that is a minority of the
+    night's rows, or a first night do not count."""
+    from jobs.risk import score as S
+    from jobs.risk.policy import load
+
+    p = load()
+    assert p.params["off_hours_bulk_read"]["from_rows"] == 1_000_000 and p.params["off_hours_bulk_read"]["from_share"] == 0.5
+    col = S.factor_columns(p)["off_hours_bulk_read"]
+    rows = spark.createDataFrame([
+        ("download", 5_400_000, 5_410_000, 0.05, 6, None, 0),
+        ("trip", 5_400_000, 5_410_000, 0.05, 6, 557.0, 0),
+        ("batch", 1_100_000, 1_100_000, 0.9, 6, None, 0),
+        ("small", 900_000, 900_000, 0.05, 6, None, 0),
+        ("minority", 1_500_000, 4_000_000, 0.05, 6, None, 0),
+        ("first_night", 5_400_000, 5_400_000, None, 0, None, 0),
+    ], "who string, off_hours_read_rows long, read_rows long, off_hours_share_baseline double, baseline_days int, "
+       "max_travel_kmh double, impossible_travel_pairs int")
+    got = {r["who"]: (r["sev"], r["detail"]) for r in rows.select("who", col[1].alias("sev"), col[2].alias("detail")).collect()}
+    assert {k: v[0] for k, v in got.items()} == {"download": 1.0, "trip": 0.5, "batch": 0.0, "small": 0.0, "minority": 0.0,
+                                                 "first_night": 0.0}
+    assert got["download"][1] == "read 5,400,000 rows off-hours (100% of tonight's 5,410,000; own baseline 5% of activity off-hours)"
+    assert got["trip"][1].endswith("while travelling (sign-ins up to 557 km/h apart, a plausible trip)")
