@@ -63,8 +63,14 @@ class Result:
         return self.positives > 0
 
 
-def evaluate(scored: pd.DataFrame, labels: pd.DataFrame, budgets: tuple[float, ...]) -> Result:
-    """`scored`: one row per held-out identity-day (date, email, score; higher = more suspicious)."""
+def evaluate(scored: pd.DataFrame, labels: pd.DataFrame, budgets: tuple[float, ...], open_cases: set[str] | None = None,
+             case_min_score: float = 0.0) -> Result:
+    """`scored`: one row per held-out identity-day (date, email, score; higher = more suspicious).
+
+    With `open_cases` (emails with an incident open when the night starts), alerts are new cases: an
+    identity-day of an open case takes no slot of the budget (it updates its case, and counts as
+    caught when it scores at least `case_min_score`, the incident threshold). The budget is still the
+    same share of all identity-days, and precision is that of the new alerts."""
     if scored.empty:
         return Result(0, 0, note="not measured: no held-out identity-days")
     s = scored.assign(email=scored["email"].fillna("").str.lower()).sort_values(["score", "date", "email"],
@@ -81,12 +87,16 @@ def evaluate(scored: pd.DataFrame, labels: pd.DataFrame, budgets: tuple[float, .
         r.note = "not measured: no labelled attack identity-days in the held-out days"
         return r
     r.metrics["pr_auc"] = float(average_precision_score(y, s["score"].astype(float)))
+    updating = set() if open_cases is None else {
+        kk for kk, sc in zip(key, s["score"], strict=True) if kk[1] in open_cases and float(sc) >= case_min_score}
+    queue = key if open_cases is None else [kk for kk in key if kk[1] not in open_cases]
     for b in budgets:
         k = max(1, math.ceil(b * len(s)))
-        top = set(key[:k])
+        alerts = set(queue[:k])
+        top = alerts | updating
         hits = sum(1 for p in pos if p in top)
         r.metrics[metric_key("recall", b)] = hits / len(pos)
-        r.metrics[metric_key("precision", b)] = hits / k
+        r.metrics[metric_key("precision", b)] = sum(1 for p in pos if p in alerts) / k
         r.caught[b] = sorted({a.scenario for a in attacks.itertuples() if (a.date, a.email) in top})
         r.missed[b] = sorted({a.scenario for a in attacks.itertuples() if (a.date, a.email) not in top})
         r.lookalikes_alerted[b] = sorted({x.scenario for x in benign.itertuples() if (x.date, x.email) in top})

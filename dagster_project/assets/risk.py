@@ -42,7 +42,7 @@ def risk_scores(context: AssetExecutionContext, spark: SparkResource, lake: Lake
     n = B.Night(spark.session(), lake.lake_root(), dt.date.fromisoformat(context.partition_key), load_silver())
     df, inforce = build_risk(n)
     cfg = load_models()
-    bt = backtest_night(n, df, label_days(models.labels_path()), cfg.budgets, context.run_id, cfg.version)
+    bt = backtest_night(n, df, label_days(models.labels_path()), cfg.budgets, context.run_id, cfg.version, inforce.policy)
     if inforce.refused:
         context.log.warning(f"policies/current.yaml refused; policy {inforce.policy.version} stays in force:\n{inforce.refused}")
     counts = {f"{r['grain']}:{r['decision']}": r["count"] for r in df.groupBy("grain", "decision").count().collect()}

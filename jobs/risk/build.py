@@ -149,21 +149,36 @@ def build_risk(n: Night, path: Path | None = None) -> tuple[DataFrame, InForce]:
 RISK_MODEL = "ztlake-risk-policy"  # MLflow experiment and quality/backtest `model` of the policy's decisions
 
 
+def open_case_emails(n: Night, window_days: int) -> set[str]:
+    """Identities with an incident open when the night starts (yesterday's snapshot, inside the window)."""
+    live = n.previous(INCIDENTS, I.INCIDENTS_DDL).where(
+        (F.col("status") == "open") & (F.col("last_seen") >= F.lit(n.night - dt.timedelta(days=window_days))))
+    return {(r["email"] or "").lower() for r in live.select("email").distinct().collect()}
+
+
 def backtest_night(n: Night, risk: DataFrame, labels: pd.DataFrame, budgets: tuple[float, ...], run_id: str,
-                   models_version: str) -> BT.Result:
+                   models_version: str, policy: Policy | None = None) -> BT.Result:
     """The policy's identity-day scores of the night against the labels: recall and precision at each
     alert budget, PR-AUC, and the false-deny rate of benign look-alikes (any of their rows denied).
-    The policy is not trained, so every night is held out. Written to quality/backtest and MLflow."""
+    The policy is not trained, so every night is held out. Written to quality/backtest and MLflow.
+
+    Two readings, two `role`s: `policy` ranks every identity-day against the budget; `policy_new_cases`
+    counts alerts as the incidents table raises them, so an identity whose incident is already open
+    updates its case (caught if it scores the incident threshold) and takes no slot of the budget."""
+    p = policy or policy_in_force(n).policy
     days: pd.DataFrame = risk.where(F.col("grain") == "identity_day").select("date", "email", "score").toPandas()
     denied = {(r["date"], (r["email"] or "").lower()) for r in risk.where(F.col("decision") == "deny").select("date", "email")
               .distinct().collect()}
     result = BT.evaluate(days, labels, budgets)
+    new_cases = BT.evaluate(days, labels, budgets, open_case_emails(n, p.incident_window_days), p.incident_min_score)
     benign = labels[(labels["kind"] != "attack") & (labels["date"] == n.night)]
     if len(benign):
-        result.false_deny_rate = sum(1 for b in benign.itertuples() if (b.date, b.email) in denied) / len(benign)
+        result.false_deny_rate = new_cases.false_deny_rate = \
+            sum(1 for b in benign.itertuples() if (b.date, b.email) in denied) / len(benign)
     first = risk.select("policy_version").first()
     version = str(first[0]) if first is not None else ""
-    rows = BT.rows(result, n.night, run_id, RISK_MODEL, version, "policy", (n.night, n.night), budgets, models_version)
+    rows = [*BT.rows(result, n.night, run_id, RISK_MODEL, version, "policy", (n.night, n.night), budgets, models_version),
+            *BT.rows(new_cases, n.night, run_id, RISK_MODEL, version, "policy_new_cases", (n.night, n.night), budgets, models_version)]
     delta_io.replace_where(n.spark, n.spark.createDataFrame(rows, BT.BACKTEST_DDL), BACKTEST.path(n.lake),
                            f"date = {delta_io.lit_date(n.night)} AND model = '{RISK_MODEL}'", ["date"])
     if result.measured or result.false_deny_rate is not None:
@@ -171,10 +186,11 @@ def backtest_night(n: Night, risk: DataFrame, labels: pd.DataFrame, budgets: tup
         mlflow.set_experiment(experiment_id=TR.experiment_id(c, n.lake, RISK_MODEL))
         with mlflow.start_run(run_name=f"policy backtest {n.night}"):
             mlflow.log_params({"night": str(n.night), "policy_version": version, "budgets": str(list(budgets))})
-            mlflow.log_metrics({**result.metrics, **({"false_deny_rate": result.false_deny_rate}
-                                                     if result.false_deny_rate is not None else {})})
+            mlflow.log_metrics({**result.metrics, **{f"new_cases_{k}": v for k, v in new_cases.metrics.items() if k != "pr_auc"},
+                                **({"false_deny_rate": result.false_deny_rate} if result.false_deny_rate is not None else {})})
             mlflow.set_tag("caught_at_1pct", ", ".join(result.caught.get(0.01, [])))
             mlflow.set_tag("missed_at_1pct", ", ".join(result.missed.get(0.01, [])))
+            mlflow.set_tag("new_cases_missed_at_1pct", ", ".join(new_cases.missed.get(0.01, [])))
     return result
 
 

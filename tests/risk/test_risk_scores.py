@@ -150,10 +150,60 @@ def test_policy_backtest_recall_precision_and_false_denies(risk, tmp_path, monke
     assert r.metrics["recall_at_50pct"] == 1.0  # the worked example is in the riskier half
     assert r.false_deny_rate == 0.5  # alice (denied tonight) counted as a denied look-alike, carol not
     rows = delta_io.read(n.spark, BACKTEST.path(n.lake)).where(F.col("model") == RISK_MODEL).collect()
-    assert len(rows) == 2 and {x["false_deny_rate"] for x in rows} == {0.5}
+    assert len(rows) == 4 and {x["false_deny_rate"] for x in rows} == {0.5}
+    assert sorted((x["role"], x["budget"]) for x in rows) == [("policy", 0.2), ("policy", 0.5), ("policy_new_cases", 0.2),
+                                                              ("policy_new_cases", 0.5)]
     c = TR.client(n.lake)
     runs = c.search_runs([c.get_experiment_by_name(RISK_MODEL).experiment_id])
     assert runs and runs[0].data.metrics["false_deny_rate"] == 0.5
+    assert "new_cases_recall_at_50pct" in runs[0].data.metrics
+
+
+def test_new_case_reading_gives_an_open_incident_no_slot_of_the_budget(risk, tmp_path, monkeypatch):
+    """The night's riskiest identity already has an open incident (from last night): it updates its
+    case, and the budget's one slot goes to the next identity, the labelled attack."""
+    import json
+
+    from pyspark.sql.types import StructType
+
+    from jobs.risk import incidents as I
+    from jobs.risk.build import backtest_night, open_case_emails
+    from jobs.silver.build import conform
+    from models.backtest import label_days
+    from ztlake.tables import BACKTEST, INCIDENTS
+
+    n, df, inforce = risk
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    # The backtest's order: score, then email for a tie (alice and erin both score 100 tonight).
+    days = sorted((-r["score"], r["email"]) for r in df.where(F.col("grain") == "identity_day").collect())
+    (_, top), (second_score, second) = days[0], days[1]
+    assert -second_score >= inforce.policy.incident_min_score
+    labels = tmp_path / "labels.jsonl"
+    labels.write_text("\n".join(json.dumps(x) for x in (
+        {"scenario": "a", "kind": "attack", "identity": second, "start": f"{O.N3}T10:00:00Z"},
+        {"scenario": "b", "kind": "attack", "identity": top, "start": f"{O.N3}T10:00:00Z"})))
+    budget = (1 / len(O.PEOPLE),)  # one alert
+    strict = backtest_night(n, df, label_days(labels), budget, "run-2", "t")
+    assert strict.caught[budget[0]] == ["b"] and strict.missed[budget[0]] == ["a"]
+    yesterday = O.NIGHTS[1]
+    assert not delta_io.exists(n.spark, INCIDENTS.path(n.lake))
+    case = n.spark.createDataFrame([(yesterday, "inc-1", "u", top, "open", "high", 80.0, yesterday, yesterday)],
+                                   "date date, incident_id string, user_uid string, email string, status string, severity string, "
+                                   "max_score double, first_seen date, last_seen date")
+    delta_io.replace_where(n.spark, conform(case.select("*", *[F.lit(None).cast(f.dataType).alias(f.name) for f in
+                                                               StructType.fromDDL(I.INCIDENTS_DDL).fields if f.name not in case.columns]),
+                                            I.INCIDENTS_DDL), INCIDENTS.path(n.lake), f"date = {delta_io.lit_date(yesterday)}", ["date"])
+    try:
+        assert open_case_emails(n, inforce.policy.incident_window_days) == {top}
+        new = backtest_night(n, df, label_days(labels), budget, "run-3", "t")
+        assert new.metrics == strict.metrics  # the strict reading is unchanged by the open case
+        rows = {x["role"]: x for x in delta_io.read(n.spark, BACKTEST.path(n.lake)).where(F.col("run_id") == "run-3").collect()}
+        assert rows["policy"]["caught"] == ["b"] and rows["policy"]["recall"] == 0.5
+        # The open case is updated (it scores above the incident threshold), and the one new alert is the other attack.
+        assert rows["policy_new_cases"]["caught"] == ["a", "b"] and rows["policy_new_cases"]["recall"] == 1.0
+        assert rows["policy_new_cases"]["precision"] == 1.0 and rows["policy_new_cases"]["alerts"] == 1
+    finally:
+        shutil.rmtree(INCIDENTS.path(n.lake))  # the module's other tests have no incidents
 
 
 def test_a_chronic_posture_problem_counts_on_each_request_at_the_request_severity(risk, spark):
