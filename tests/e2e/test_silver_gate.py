@@ -150,7 +150,8 @@ def test_rerun_scores_risk_with_the_policy_and_opens_incidents(spark, enterprise
     incidents = delta_io.read(spark, INCIDENTS.path(lake)).where(F.col("date") == NIGHT)
     assert incidents.count() > 0 and incidents.where(F.size("evidence") == 0).count() < incidents.count()
     bt = delta_io.read(spark, BACKTEST.path(lake)).where((F.col("model") == "ztlake-risk-policy") & (F.col("date") == NIGHT))
-    assert bt.count() == 3 and bt.where(F.col("recall").isNull()).count() == 0
+    assert bt.count() == 6 and bt.where(F.col("recall").isNull()).count() == 0
+    assert sorted(r["role"] for r in bt.select("role").collect()) == ["policy"] * 3 + ["policy_new_cases"] * 3
 
 
 def test_rerun_writes_what_people_read_and_the_injected_risks_lead_the_access_reviews(spark, enterprise):
