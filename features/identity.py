@@ -143,18 +143,18 @@ def daily_activity(events: DataFrame, auth: DataFrame, api: DataFrame, store: Da
         F.collect_list(F.when(lk, F.col("network"))).alias("_key_network_calls"),
     )
     export = F.lower(F.coalesce("activity_name", F.lit(""))) == "export"
-    ok = store.where(F.col("user_uid").isNotNull() & (F.col("status") == "Success"))
-    # Rows by hour of day (as `hours` counts events by hour), so that off-hours can weigh volume:
-    # one 5-million-row query at 3am is one event among a day's, but nearly all of the day's rows.
-    by_hour = ok.groupBy("user_uid", F.hour("time").alias("h")).agg(F.sum(F.coalesce("rows", F.lit(0))).cast("double").alias("r"))
-    ds = ok.groupBy("user_uid").agg(
-        F.sum(F.when(export, F.col("bytes"))).cast("long").alias("export_bytes"),
-        F.sum(F.when(export, F.col("rows"))).cast("long").alias("export_rows"),
-        F.sum(F.col("rows")).cast("long").alias("read_rows"),
-    ).join(by_hour.groupBy("user_uid").agg(F.collect_list(F.struct("h", "r")).alias("_rows_by_hour")), "user_uid", "left").select(
-        "*", F.transform(F.sequence(F.lit(0), F.lit(HOURS - 1)), lambda h: F.aggregate(
-            F.filter(F.coalesce("_rows_by_hour", F.array()), lambda x: x["h"] == h), F.lit(0.0), lambda acc, x: acc + x["r"])
-        ).alias("read_rows_hours")).drop("_rows_by_hour")
+    # Per hour of day first, then per identity (one pass over the store): rows by hour let off-hours
+    # weigh volume, since one 5-million-row query at 3am is one event among a day's but nearly all its rows.
+    ds = store.where(F.col("user_uid").isNotNull() & (F.col("status") == "Success")).groupBy("user_uid", F.hour("time").alias("h")).agg(
+        F.sum(F.when(export, F.col("bytes"))).alias("export_bytes"),
+        F.sum(F.when(export, F.col("rows"))).alias("export_rows"),
+        F.sum(F.col("rows")).alias("read_rows"),
+    ).groupBy("user_uid").agg(
+        *[F.sum(c).cast("long").alias(c) for c in ("export_bytes", "export_rows", "read_rows")],
+        F.collect_list(F.struct("h", F.coalesce("read_rows", F.lit(0)).cast("double").alias("r"))).alias("_rows_by_hour"),
+    ).select("*", F.transform(F.sequence(F.lit(0), F.lit(HOURS - 1)), lambda h: F.aggregate(
+        F.filter("_rows_by_hour", lambda x: x["h"] == h), F.lit(0.0), lambda acc, x: acc + x["r"])).alias("read_rows_hours")
+    ).drop("_rows_by_hour")
     dev = devices.select("device_uid", "managed", "compliant")
     used = (events.where(F.col("device_uid").isNotNull()).select("user_uid", "device_uid").distinct()
             .join(F.broadcast(dev), "device_uid", "left").groupBy("user_uid").agg(

@@ -151,8 +151,7 @@ RISK_MODEL = "ztlake-risk-policy"  # MLflow experiment and quality/backtest `mod
 
 def open_case_emails(n: Night, window_days: int) -> set[str]:
     """Identities with an incident open when the night starts (yesterday's snapshot, inside the window)."""
-    live = n.previous(INCIDENTS, I.INCIDENTS_DDL).where(
-        (F.col("status") == "open") & (F.col("last_seen") >= F.lit(n.night - dt.timedelta(days=window_days))))
+    live = I.open_at(n.previous(INCIDENTS, I.INCIDENTS_DDL), n.night, window_days)
     return {(r["email"] or "").lower() for r in live.select("email").distinct().collect()}
 
 

@@ -82,11 +82,16 @@ def _summary(df: DataFrame) -> Column:
         .otherwise(F.lit("")), F.lit("."))
 
 
+def open_at(previous: DataFrame, night: dt.date, window_days: int) -> DataFrame:
+    """Incidents open when the night starts: open in the previous snapshot, last seen inside the window."""
+    return previous.where((F.col("status") == "open") & (F.col("last_seen") >= F.lit(night - dt.timedelta(days=window_days))))
+
+
 def roll(night: dt.date, cases: DataFrame, previous: DataFrame, window_days: int) -> DataFrame:
     """Tonight's incidents: open ones updated with tonight's cases, new ones opened, quiet ones kept
     until their window passes (then written once more as `closed`, and dropped after)."""
     prev = previous.where(F.col("status") == "open").drop("date")
-    live = prev.where(F.col("last_seen") >= F.lit(night - dt.timedelta(days=window_days)))
+    live = open_at(previous, night, window_days).drop("date")
     p = live.select(*[F.col(c).alias(f"p_{c}") for c in live.columns])
     j = cases.join(p, cases["user_uid"] == p["p_user_uid"], "full_outer")
     has_new = F.col("user_uid").isNotNull()
