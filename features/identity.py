@@ -62,7 +62,7 @@ IDENTITY_FEATURES_DDL = (
     # threat intel
     "threat_intel_hits bigint, threat_intel_indicators array<string>, "
     # account state
-    "days_since_last_activity int, termination_date date, active_after_termination boolean, days_after_termination int, "
+    "days_since_last_activity int, idle_since_date date, idle_since_source string, termination_date date, active_after_termination boolean, days_after_termination int, "
     "_features_version string"
 )
 
@@ -216,8 +216,9 @@ def identity_features(night: dt.date, identities: DataFrame, daily: DataFrame, t
     b = baseline_prev.drop("date", "_features_version")
     base_cols = [c for c in b.columns if c != "user_uid"]
     b = b.select("user_uid", *[F.col(c).alias(f"b_{c}") for c in base_cols])
+    prior_login = F.col("prior_login_date") if "prior_login_date" in identities.columns else F.lit(None).cast("date")
     ids = identities.select("user_uid", "email", "display_name", "type", "department", "title", "in_directory", "termination_date",
-                            "first_seen_date")
+                            "first_seen_date", prior_login.alias("prior_login_date"))
     df = ids.join(daily, "user_uid", "left").join(trips, "user_uid", "left").join(b, "user_uid", "left")
 
     empty: Column = F.array().cast("array<string>")
@@ -245,8 +246,13 @@ def identity_features(night: dt.date, identities: DataFrame, daily: DataFrame, t
 
     off = in_off_hours(tonight_h)
 
-    last_active = F.col("b_last_activity_date")
-    idle_since = F.coalesce(last_active, F.col("b_first_seen_date"), F.col("first_seen_date"))
+    # Idle since the later of the lake's last active day and the identity provider's last sign-in
+    # before tonight (which reaches back before the lake began); never active: since first seen.
+    last_active, idp_login = F.col("b_last_activity_date"), F.col("prior_login_date")
+    last_known = F.greatest(last_active, idp_login)
+    idle_since = F.coalesce(last_known, F.col("b_first_seen_date"), F.col("first_seen_date"))
+    idle_source = (F.when(last_known.isNull(), F.when(idle_since.isNotNull(), F.lit("first_seen")))
+                   .when(last_active.isNull() | (idp_login > last_active), F.lit("identity_provider")).otherwise(F.lit("lake")))
     active = F.coalesce(F.col("events_total"), F.lit(0)) > 0
     terminated = F.col("termination_date").isNotNull() & (F.col("termination_date") < F.lit(night))
     key_new = F.size(F.filter(F.coalesce(F.col("_key_network_calls"), empty),
@@ -288,6 +294,7 @@ def identity_features(night: dt.date, identities: DataFrame, daily: DataFrame, t
         F.coalesce("threat_intel_hits", F.lit(0)).alias("threat_intel_hits"),
         F.coalesce("threat_intel_indicators", empty).alias("threat_intel_indicators"),
         F.when(idle_since.isNotNull(), F.date_diff(F.lit(night), idle_since)).alias("days_since_last_activity"),
+        idle_since.alias("idle_since_date"), idle_source.alias("idle_since_source"),
         "termination_date",
         (terminated & active).alias("active_after_termination"),
         F.when(terminated & active, F.date_diff(F.lit(night), F.col("termination_date"))).alias("days_after_termination"),

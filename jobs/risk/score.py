@@ -301,7 +301,10 @@ def factor_columns(p: Policy) -> dict[str, tuple[Column, Column, Column]]:
                       F.format_string("session %.0f hours old", num("max_token_age_hours"))),
         "dormant_account": (num("days_since_last_activity"),
                             _one((num("events_total") > 0) & (num("days_since_last_activity") >= param("dormant_account", "from_days"))),
-                            F.format_string("active after %d idle days", num("days_since_last_activity").cast("int"))),
+                            F.concat(F.format_string("active after %d idle days", num("days_since_last_activity").cast("int")),
+                                     F.when(c("idle_since_source") == "identity_provider", F.concat(
+                                         F.lit(" (last sign-in before tonight, per the identity provider: "),
+                                         F.date_format(c("idle_since_date"), "yyyy-MM-dd"), F.lit(")"))).otherwise(F.lit("")))),
         "activity_after_termination": (num("days_after_termination"), _one(F.coalesce(c("active_after_termination"), F.lit(False))),
                                        F.format_string("active %d day(s) after termination", num("days_after_termination").cast("int"))),
         "large_export": (ratio, _volume("large_export", ratio), export_detail),

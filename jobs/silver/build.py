@@ -76,7 +76,9 @@ class Night:
         latest = _latest_partition(self.spark, path, SNAPSHOT_PARTITION, self.night)
         if latest is None:
             return empty
-        return delta_io.read(self.spark, path).where(F.col(SNAPSHOT_PARTITION) == F.lit(latest))
+        df = delta_io.read(self.spark, path).where(F.col(SNAPSHOT_PARTITION) == F.lit(latest))
+        # a column added after that night was written reads as null
+        return df.select(*df.columns, *[F.lit(None).cast(f.dataType).alias(f.name) for f in empty.schema.fields if f.name not in df.columns])
 
 
 def _latest_partition(spark: SparkSession, path: str, column: str, before: dt.date) -> dt.date | None:
@@ -108,7 +110,8 @@ def write_events(n: Night, table: Table, df: DataFrame) -> None:
 
 # --- snapshots -----------------------------------------------------------------------------------
 
-IDENTITY_SOURCES = ("scim_users", "okta", "entra_signin", "entra_audit", "intune_devices", "windows_security", "cloudtrail", "aws_iam")
+IDENTITY_SOURCES = ("scim_users", "okta", "entra_signin", "entra_audit", "intune_devices", "windows_security", "cloudtrail", "aws_iam",
+                    "okta_users")
 
 
 def build_identities(n: Night) -> DataFrame:
@@ -117,7 +120,8 @@ def build_identities(n: Night) -> DataFrame:
     wl, svc = I.workloads(b["aws_iam"], people)
     prev = n.previous(silver("identities"), I.IDENTITIES_SCHEMA)
     aliases = I.all_aliases(I.tonight_aliases(b, people, wl, svc, n.cfg), prev).localCheckpoint()
-    snap = I.identities_snapshot(n.night, people, wl, aliases, prev, I.lifecycle_targets(b, aliases), I.vouching(b, aliases), n.cfg)
+    snap = I.identities_snapshot(n.night, people, wl, aliases, prev, I.lifecycle_targets(b, aliases), I.vouching(b, aliases), n.cfg,
+                                 I.idp_last_logins(b["okta_users"], aliases))
     out = conform(snap, I.IDENTITIES_SCHEMA)
     write_snapshot(n, silver("identities"), out)
     return n.silver(silver("identities"))

@@ -15,6 +15,9 @@ learned once (a SID, an Entra object id) stays known, and a leaver stays known a
 | `aws_sso_session_email` | an assumed-role ARN whose session name is an identity's email |
 | `iam_user_service_account` | an AWS IAM user named like a directory service account (`svc-x` = `svc-x@…`) |
 | `iam_workload` | an AWS IAM user or role used by machines (no directory account; OIDC or service trust) |
+
+Okta's Users API export (`okta_users`) adds no aliases: its `lastLogin` is attached, by Okta id or
+login, to the identity those already name (`idp_last_login`, `prior_login_date`).
 """
 
 from __future__ import annotations
@@ -23,7 +26,15 @@ import datetime as dt
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
-from pyspark.sql.types import ArrayType, BooleanType, DateType, StringType, StructField, StructType
+from pyspark.sql.types import (
+    ArrayType,
+    BooleanType,
+    DateType,
+    StringType,
+    StructField,
+    StructType,
+    TimestampType,
+)
 
 from jobs.silver.common import Candidate, norm_email, norm_text, resolve, stable_key
 from jobs.silver.config import SilverConfig
@@ -58,6 +69,8 @@ IDENTITIES_SCHEMA = StructType(
         StructField("in_directory", BooleanType()),
         StructField("first_seen_date", DateType()),
         StructField("last_seen_date", DateType()),
+        StructField("idp_last_login", TimestampType()),
+        StructField("prior_login_date", DateType()),
         StructField("sources", ArrayType(StringType())),
         StructField("aliases", ArrayType(ALIAS)),
         StructField("_config_version", StringType()),
@@ -225,6 +238,24 @@ def all_aliases(tonight: DataFrame, prev: DataFrame) -> DataFrame:
     )
 
 
+def _unique(aliases: DataFrame, alias_type: str, key: str) -> DataFrame:
+    """(key, user_uid) for alias values of one type that name exactly one identity."""
+    return (aliases.where(F.col("alias_type") == alias_type).groupBy(F.col("alias_value").alias(key))
+            .agg(F.min("user_uid").alias("user_uid"), F.count_distinct("user_uid").alias("_n")).where(F.col("_n") == 1).drop("_n"))
+
+
+def idp_last_logins(okta_users: DataFrame, aliases: DataFrame) -> DataFrame:
+    """(user_uid, idp_last_login): tonight's Okta Users API `lastLogin` per identity, resolved by the
+    Okta user id (an alias from the directory of record) or else by the login (an email alias)."""
+    u = okta_users.select(norm_text(F.col("id")).alias("okta_id"), norm_email(F.col("profile.login")).alias("login"),
+                          F.try_to_timestamp(F.col("lastLogin")).alias("last_login")).where(F.col("last_login").isNotNull())
+    by_id = _unique(aliases, "okta_id", "okta_id").withColumnRenamed("user_uid", "by_id")
+    by_login = _unique(aliases, "email", "login").withColumnRenamed("user_uid", "by_login")
+    return (u.join(by_id, "okta_id", "left").join(by_login, "login", "left")
+            .select(F.coalesce("by_id", "by_login").alias("user_uid"), "last_login").where(F.col("user_uid").isNotNull())
+            .groupBy("user_uid").agg(F.max("last_login").alias("idp_last_login")))
+
+
 # Directory lifecycle events that end an identity's ability to sign in.
 DEPROVISION_EVENTS = ("Disable account", "Delete user", "Hard delete user")
 OKTA_DEPROVISION = ("user.lifecycle.deactivate", "user.lifecycle.suspend", "user.lifecycle.delete.initiated")
@@ -290,9 +321,15 @@ def identities_snapshot(
     lifecycle: DataFrame,
     vouched: DataFrame,
     cfg: SilverConfig,
+    logins: DataFrame | None = None,
 ) -> DataFrame:
     """Tonight's identities: the directory and workloads as of tonight, plus every identity an
-    earlier night knew (kept with `in_directory = false`), with dates rolled forward."""
+    earlier night knew (kept with `in_directory = false`), with dates rolled forward.
+
+    `logins` (user_uid, idp_last_login) is the identity provider's own last sign-in. It gives
+    `prior_login_date`, the last sign-in on a day before tonight: tonight's `lastLogin` when it is
+    earlier than tonight, or else what earlier nights knew. A young lake thereby knows that an
+    account idle for months was idle, which its own few nights of events cannot show."""
     d = F.lit(night)
     now = people.select(
         "user_uid", "email", "display_name", "type", "active", "department", "title", "manager_uid", "employee_number",
@@ -316,6 +353,10 @@ def identities_snapshot(
     )
     joined = joined.join(life, joined["uid"] == life["user_uid"], "left").drop(life["user_uid"])
     joined = joined.join(src, joined["uid"] == src["user_uid"], "left").drop(src["user_uid"])
+    if logins is not None:
+        joined = joined.join(logins, joined["uid"] == logins["user_uid"], "left").drop(logins["user_uid"])
+    else:
+        joined = joined.withColumn("idp_last_login", F.lit(None).cast("timestamp"))
     al = aliases.groupBy("user_uid").agg(
         F.array_sort(F.collect_set(F.struct("alias_type", "alias_value", "rule", "source"))).alias("al")
     )
@@ -329,6 +370,7 @@ def identities_snapshot(
     )))
     seen_tonight = here | (F.size(sources) > 0)
     pick = lambda c: F.when(here, F.col(c)).otherwise(F.col("p_" + c))  # noqa: E731
+    before_tonight = lambda c: F.when(c < d, c)  # noqa: E731
     return joined.select(
         d.alias("date"),
         F.col("uid").alias("user_uid"),
@@ -347,6 +389,9 @@ def identities_snapshot(
         F.coalesce(F.col("in_directory"), F.lit(False)).alias("in_directory"),
         F.coalesce(F.col("p_first_seen_date"), d).alias("first_seen_date"),
         F.when(seen_tonight, d).otherwise(F.col("p_last_seen_date")).alias("last_seen_date"),
+        F.coalesce(F.col("idp_last_login"), F.col("p_idp_last_login")).alias("idp_last_login"),
+        F.greatest(before_tonight(F.to_date("idp_last_login")), before_tonight(F.to_date("p_idp_last_login")),
+                   before_tonight(F.col("p_prior_login_date"))).alias("prior_login_date"),
         F.when(F.size(sources) > 0, sources).otherwise(F.coalesce(F.col("p_sources"), F.array().cast("array<string>"))).alias("sources"),
         F.coalesce(F.col("al"), F.col("p_aliases"), F.array().cast(ArrayType(ALIAS))).alias("aliases"),
         F.lit(cfg.version).alias("_config_version"),

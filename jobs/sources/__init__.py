@@ -9,6 +9,7 @@ SOURCES: dict[str, SourceSpec] = {
     spec.name: spec
     for spec in (
         okta.SPEC,
+        okta.USERS_SPEC,
         cloudtrail.SPEC,
         entra.SIGNIN_SPEC,
         entra.AUDIT_SPEC,

@@ -1,4 +1,5 @@
-"""Okta System Log `LogEvent` (https://developer.okta.com/docs/reference/api/system-log/)."""
+"""Okta System Log `LogEvent` (https://developer.okta.com/docs/reference/api/system-log/) and the
+Okta Users API's user object (https://developer.okta.com/docs/reference/api/users/)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from pyspark.sql.types import (
     StructType,
 )
 
-from jobs.landing.spec import SourceSpec
+from jobs.landing.spec import SourceSpec, struct
 
 
 def _s(name: str) -> StructField:
@@ -126,3 +127,16 @@ LOG_EVENT = StructType(
 SPEC = SourceSpec(
     name="okta", schema=LOG_EVENT, id_fields=("uuid",), time_fields=("published",), required=("eventType", "actor.id")
 )
+
+# `GET /api/v1/users`, exported every night: who exists in Okta, their status, and `lastLogin`, the
+# last successful sign-in as Okta recorded it. It is the only account of activity from before the
+# lake began (a dormant account has no System Log events in the lake, but Okta knows it last signed
+# in months ago). A snapshot, one user object per line.
+USER = struct(
+    "id", "status", "created", "activated", "statusChanged", "lastLogin", "lastUpdated", "passwordChanged",
+    StructField("type", struct("id")),
+    StructField("profile", struct("login", "email", "firstName", "lastName", "displayName", "department", "title",
+                                  "employeeNumber", "userType", "secondEmail", "mobilePhone")),
+    StructField("credentials", struct(StructField("provider", struct("type", "name")))),
+)
+USERS_SPEC = SourceSpec(name="okta_users", schema=USER, id_fields=("id",), required=("id",), snapshot=True)

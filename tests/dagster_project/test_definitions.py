@@ -10,7 +10,7 @@ from ztlake.tables import NIGHTLY_JOB, NIGHTLY_SCHEDULE
 BRONZE_KEYS = [
     f"bronze/{s}"
     for s in (
-        "aws_iam", "cloudtrail", "data_access", "edr_hosts", "entra_audit", "entra_signin", "intune_devices", "okta",
+        "aws_iam", "cloudtrail", "data_access", "edr_hosts", "entra_audit", "entra_signin", "intune_devices", "okta", "okta_users",
         "resource_catalog", "scim_groups", "scim_users", "soc_cases", "threat_intel", "windows_security", "zeek_conn",
         "zeek_dns",
     )

@@ -69,3 +69,26 @@ def test_episodes_land_on_their_scenario_night_and_the_key_lookalike_the_night_b
         ("long_lived_key_new_location", "benign_lookalike"): before}
     key = {lb["kind"]: lb for lb in labels if lb["scenario"] == "long_lived_key_new_location"}
     assert key["attack"]["identity"] == key["benign_lookalike"]["identity"] == "svc-reporting@example.com"
+
+
+def test_okta_users_export_knows_the_dormant_account_was_idle_for_months(tmp_path):
+    """Generator only: the nightly Okta Users export carries `lastLogin`. Until its episode, the
+    dormant account's last sign-in is months before the lake's first night; the look-alike back
+    from a few days off signed in days before; after the episode both show that night's sign-in."""
+    start = dt.date(2026, 11, 1)
+    generate(tmp_path / "landing", identities=40, days=5, start=start, seed=5, labels=tmp_path / "labels.jsonl")
+    labels = {(lb["scenario"], lb["kind"]): lb for line in (tmp_path / "labels.jsonl").read_text().splitlines()
+              for lb in [json.loads(line)]}
+    attack, lookalike = labels[("dormant_account_active", "attack")], labels[("dormant_account_active", "benign_lookalike")]
+    night = dt.date.fromisoformat(attack["night"])
+
+    def last_login(day: dt.date, email: str) -> dt.date | None:
+        text = (tmp_path / "landing" / "okta_users" / day.isoformat() / "okta_users.jsonl").read_text()
+        user = next(u for u in map(json.loads, text.splitlines()) if u["profile"]["login"] == email)
+        assert user["status"] == "ACTIVE" and user["id"].startswith("00u")
+        return None if user["lastLogin"] is None else dt.date.fromisoformat(user["lastLogin"][:10])
+
+    eve = night - dt.timedelta(days=1)
+    assert (start - last_login(eve, attack["identity"])).days >= 60
+    assert 1 <= (eve - last_login(eve, lookalike["identity"])).days <= 7
+    assert last_login(night, attack["identity"]) == last_login(night, lookalike["identity"]) == night

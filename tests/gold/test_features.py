@@ -58,6 +58,19 @@ def test_account_state_termination_and_dormancy(spark, tiny_lake):
     c = features(spark, tiny_lake.root, O.N3, "carol@example.com")
     assert c["events_total"] == 0 and c["days_since_last_activity"] == 1
     assert features(spark, tiny_lake.root, O.NIGHTS[4], "dave@example.com")["days_since_last_activity"] == 2
+    assert c["idle_since_source"] == "lake" and c["idle_since_date"] == O.NIGHTS[1]
+
+
+def test_idle_days_reach_back_to_the_identity_providers_last_sign_in(spark, tiny_lake):
+    """On the lake's first night only the identity provider knows carol was idle since June; on night
+    4 it knows a night-3 sign-in the lake did not see, and the later of the two wins."""
+    c1 = features(spark, tiny_lake.root, O.NIGHTS[0], "carol@example.com")
+    assert c1["days_since_last_activity"] == (O.NIGHTS[0] - O.CAROL_LAST_LOGIN_BEFORE).days == 153
+    assert (c1["idle_since_date"], c1["idle_since_source"]) == (O.CAROL_LAST_LOGIN_BEFORE, "identity_provider")
+    c4 = features(spark, tiny_lake.root, O.NIGHTS[3], "carol@example.com")
+    assert (c4["days_since_last_activity"], c4["idle_since_source"]) == (1, "identity_provider")  # the lake alone: 2
+    a1 = features(spark, tiny_lake.root, O.NIGHTS[0], "alice@example.com")  # nothing known before the lake: since first seen
+    assert (a1["days_since_last_activity"], a1["idle_since_source"]) == (0, "first_seen")
 
 
 def test_privilege_and_token_features(spark, tiny_lake):

@@ -10,6 +10,9 @@ terminated on night 2). Every night each of them does the same routine. Night 3 
   * dave, terminated the day before, signs in; carol is not active;
   * erin (the seed's worked example) signs in from a new laptop with no MDM and no EDR record and
     tries a 2.4 GB BI export from it.
+The identity provider (Okta's `lastLogin`, silver `prior_login_date`) knows two things the lake does
+not: carol last signed in on 2026-06-01 before night 1, and she signed in on night 3 through a path
+the lake does not see.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ EXPORTERS = ("alice@example.com", "erin@example.com")
 ROUTINE_EXPORT_BYTES = 1_000_000
 BIG_EXPORT_BYTES = 2_400_000_000
 WORKED_EXAMPLE_EXPORT = "ds-erin-big-export"
+CAROL_LAST_LOGIN_BEFORE = dt.date(2026, 6, 1)
 ADMIN_ROLE = "arn:aws:sts::111111111111:assumed-role/AWSReservedSSO_AdministratorAccess_abc/carol@example.com"
 
 AUTH = ("user_uid string, time timestamp, device_uid string, resource_uid string, src_ip string, src_country string, "
@@ -115,12 +119,17 @@ def write_night(spark: SparkSession, lake: str, night: dt.date) -> None:
     for table, ddl in (("authentication", AUTH), ("api_activity", API), ("datastore_activity", STORE)):
         df = spark.createDataFrame(rows[table], ddl)
         delta_io.replace_where(spark, df, silver(table).path(lake), f"_landing_date = {delta_io.lit_date(night)}", [EVENT_PARTITION])
+    def prior_login(e: str) -> dt.date | None:
+        if e != "carol@example.com":
+            return None
+        return {NIGHTS[0]: CAROL_LAST_LOGIN_BEFORE, NIGHTS[3]: N3}.get(night)
+
     snapshot(spark, lake, "identities", night, [
         (night, uid(e), e, e.split("@")[0].title(), "employee", dept, title, True,
-         dt.date(2026, 11, 2) if e == "dave@example.com" else None, NIGHTS[0])
+         dt.date(2026, 11, 2) if e == "dave@example.com" else None, NIGHTS[0], prior_login(e))
         for e, (dept, title, _) in PEOPLE.items()],
         "date date, user_uid string, email string, display_name string, type string, department string, title string, "
-        "in_directory boolean, termination_date date, first_seen_date date")
+        "in_directory boolean, termination_date date, first_seen_date date, prior_login_date date")
     devices = [(night, dev, True, True, uid(e), [dev.upper()], False, True, NIGHTS[0]) for e, (_, _, dev) in PEOPLE.items()]
     if night >= N3:
         devices.append((night, "dev-x", False, False, None, ["DESKTOP-X"], False, True, N3))

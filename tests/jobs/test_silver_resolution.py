@@ -190,6 +190,48 @@ def test_leaver_stays_known_and_dates_roll_forward(spark, org):
     assert {(a.alias_type, a.alias_value) for a in a3.aliases} >= {("email", ALICE), ("okta_id", ALICE_OKTA)}
 
 
+
+def okta_user(okta_id: str, login: str, last_login: str | None) -> dict:
+    """A user object of the Okta Users API (`GET /api/v1/users`)."""
+    return {"id": okta_id, "status": "ACTIVE", "created": "2023-01-01T00:00:00.000Z", "lastLogin": last_login,
+            "profile": {"login": login, "email": login, "firstName": "A", "lastName": "B"}, "type": {"id": "oty1"}}
+
+
+def test_identity_provider_last_login_reaches_back_before_the_lake(spark, org):
+    """Okta's `lastLogin` resolves by Okta id (or by login), and `prior_login_date` is the last
+    sign-in on a day before the night: a sign-in tonight does not hide months of idleness."""
+    b, people, wl, aliases = org
+    alice, bob = uid_of(people, ALICE), uid_of(people, BOB)
+    empty_life = spark.createDataFrame([], "user_uid string, kind string")
+    empty_vouch = spark.createDataFrame([], "user_uid string, source string")
+
+    def night(k: int, users: list[dict], prev: DataFrame) -> DataFrame:
+        logins = I.idp_last_logins(bronze(spark, "okta_users", users), aliases)
+        return I.identities_snapshot(NIGHT + dt.timedelta(days=k), people, wl, aliases, prev, empty_life, empty_vouch, CFG,
+                                     logins).cache()
+
+    def row(df: DataFrame, uid: str):
+        return df.where(F.col("user_uid") == uid).first()
+
+    # Night 1: Alice last signed in in July (by Okta id); Bob's Okta id is unknown, his login is not.
+    n1 = night(0, [okta_user(ALICE_OKTA, "x@example.com", "2026-07-04T14:10:21.116Z"),
+                   okta_user("00u-unknown", "Bob.Chen2@Example.com", "2026-11-02T09:00:00.000Z"),
+                   okta_user("00unobody", "nobody@example.com", "2026-11-02T09:00:00.000Z")],
+               spark.createDataFrame([], I.IDENTITIES_SCHEMA))
+    assert row(n1, alice).prior_login_date == dt.date(2026, 7, 4)
+    assert row(n1, alice).idp_last_login == dt.datetime(2026, 7, 4, 14, 10, 21, 116000)
+    assert row(n1, bob).prior_login_date == dt.date(2026, 11, 2)
+    # Night 2: Alice signs in tonight, so Okta's lastLogin is tonight; the July sign-in still stands.
+    n2 = night(1, [okta_user(ALICE_OKTA, ALICE, "2026-11-04T15:00:00.000Z")], n1)
+    assert row(n2, alice).prior_login_date == dt.date(2026, 7, 4)
+    # Night 3: no export at all tonight; yesterday's sign-in is now the prior one.
+    n3 = night(2, [], n2)
+    assert row(n3, alice).prior_login_date == dt.date(2026, 11, 4)
+    assert row(n3, bob).prior_login_date == dt.date(2026, 11, 2)
+    # never in Okta's export: unknown, not zero
+    assert row(n3, uid_of(people, "svc-reporting@example.com")).prior_login_date is None
+
+
 # --- devices ---------------------------------------------------------------------------------------
 
 def intune(host: str, serial: str, owner: str, entra_dev: str) -> dict:

@@ -154,3 +154,22 @@ def test_off_hours_bulk_read_weighs_rows_for_a_daytime_identity_past_its_warmup(
                                                  "first_night": 0.0}
     assert got["download"][1] == "read 5,400,000 rows off-hours (100% of tonight's 5,410,000; own baseline 5% of activity off-hours)"
     assert got["trip"][1].endswith("while travelling (sign-ins up to 557 km/h apart, a plausible trip)")
+
+
+def test_dormancy_names_the_identity_providers_last_sign_in(spark):
+    """Idle days counted from the identity provider's last sign-in say so, with the date; idle days
+    the lake saw itself do not need it; activity is required."""
+    from jobs.risk import score as S
+
+    p = load()
+    col = S.factor_columns(p)["dormant_account"]
+    rows = spark.createDataFrame([
+        ("okta", 153, dt.date(2026, 6, 1), "identity_provider", 4),
+        ("lake", 45, dt.date(2026, 9, 17), "lake", 4),
+        ("recent", 3, dt.date(2026, 10, 29), "identity_provider", 4),
+        ("idle_tonight", 153, dt.date(2026, 6, 1), "identity_provider", 0),
+    ], "who string, days_since_last_activity int, idle_since_date date, idle_since_source string, events_total long")
+    got = {r["who"]: (r["sev"], r["detail"]) for r in rows.select("who", col[1].alias("sev"), col[2].alias("detail")).collect()}
+    assert {k: v[0] for k, v in got.items()} == {"okta": 1.0, "lake": 1.0, "recent": 0.0, "idle_tonight": 0.0}
+    assert got["okta"][1] == "active after 153 idle days (last sign-in before tonight, per the identity provider: 2026-06-01)"
+    assert got["lake"][1] == "active after 45 idle days"

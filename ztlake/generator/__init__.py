@@ -79,14 +79,16 @@ FILES = {
     "zeek_dns": ("dns.log.jsonl.gz", True), "zeek_conn": ("conn.log.jsonl.gz", True),
     "data_access": ("datastore_activity.jsonl", False), "threat_intel": ("indicators.json", False),
     "resource_catalog": ("catalog.csv", False), "soc_cases": ("incident_findings.jsonl", False),
+    "okta_users": ("okta_users.jsonl", False),
 }
 
 
 class Day:
     """The writers of one landing date, and the bronze event ids of what they wrote."""
 
-    def __init__(self, out: Path, day: dt.date, index: int):
+    def __init__(self, out: Path, day: dt.date, index: int, logins: dict[str, str] | None = None):
         self.day, self.index = day, index
+        self.logins = {} if logins is None else logins  # Okta user id -> last successful session start (ISO)
         self.writers = {src: Writer(out / src / day.isoformat() / name, gz) for src, (name, gz) in FILES.items()
                         if not name.endswith((".json", ".csv"))}
         self.out = out
@@ -95,6 +97,9 @@ class Day:
     def emit(self, source: str, obj: dict) -> str:
         """Write one record; return its bronze `_event_id`."""
         text = self.writers[source].record(obj)
+        if source == "okta" and obj["eventType"] == "user.session.start" and obj["outcome"]["result"] == "SUCCESS":
+            who = obj["actor"]["id"]
+            self.logins[who] = max(self.logins.get(who, ""), obj["published"])
         return event_id(source, obj, text, self.day)
 
     def document(self, source: str, doc: dict | str) -> None:
@@ -135,8 +140,9 @@ def generate(out: Path, identities: int, days: int, start: dt.date, seed: int = 
     summary = GenerationSummary(out=out, identities=identities, days=days)
     found: list[dict] = []
     cases: dict[dt.date, list[dict]] = {}
+    logins = prior_logins(seed, identities, plan, start)
     for d in range(days):
-        day = Day(out, start + dt.timedelta(days=d), d)
+        day = Day(out, start + dt.timedelta(days=d), d, logins)
         for i in range(identities):
             p = plan.person(i)
             if p.idp_active_on(d) and not plan.quiet(i, d):
@@ -154,6 +160,7 @@ def generate(out: Path, identities: int, days: int, start: dt.date, seed: int = 
                     cases.setdefault(dt.datetime.fromtimestamp(update["time"] / 1000, dt.UTC).date(), []).append(update)
         for update in sorted(cases.pop(day.day, []), key=lambda u: u["time"]):
             day.emit("soc_cases", update)
+        okta_users(seed, identities, plan, day)  # exported after the day: lastLogin includes its sign-ins
         # Real-world mess: a truncated line in two sources every night.
         r = rng(seed, "mess", d)
         day.writers["okta"].line('{"uuid": "' + stable_id(seed, "bad", r.random(), 16) + '", "published": "' + day.day.isoformat())
@@ -380,6 +387,44 @@ def snapshots(seed: int, n: int, plan: Plan, day: Day) -> None:
     day.document("resource_catalog", "resource_id,name,type,owner_email,sensitivity,access_path,data_classification\n"
                  + "".join(",".join(row) + "\n" for row in CATALOG))
     day.document("threat_intel", plan.stix_bundle(seed, day))
+
+
+def prior_logins(seed: int, n: int, plan: Plan, start: dt.date) -> dict[str, str]:
+    """Okta `lastLogin` before the first generated day: the previous workday for most people, months
+    ago for a dormant account, never for someone who joins during the period."""
+    out: dict[str, str] = {}
+    for i in range(n):
+        p = plan.person(i)
+        if p.join_day is not None:
+            continue
+        r = rng(seed, "lastlogin", i)
+        back = plan.idle_days_before.get(i) or next(k for k in range(1, 5) if (start - dt.timedelta(days=k)).weekday() < 5)
+        out[p.okta_id] = S.iso(S.local_time(p, start - dt.timedelta(days=back), r.uniform(8.0, 10.5)))
+    return out
+
+
+def okta_users(seed: int, n: int, plan: Plan, day: Day) -> None:
+    """The Okta Users API (`GET /api/v1/users`) as exported after the day: one user object per line,
+    with `status` and `lastLogin` (the last successful sign-in; null if never)."""
+    d = day.index
+    for i in range(n):
+        p = plan.person(i)
+        if p.join_day is not None and d < p.join_day:
+            continue
+        created = "2023-01-01T00:00:00.000Z" if p.join_day is None else S.iso(dt.datetime.combine(day.day - dt.timedelta(days=d - p.join_day), dt.time(8)))
+        gone = not p.idp_active_on(d)
+        changed = (S.iso(dt.datetime.combine(day.day - dt.timedelta(days=d - p.leave_day - p.deprovision_lag), dt.time(9)))
+                   if gone and p.leave_day is not None else created)
+        day.emit("okta_users", {
+            "id": p.okta_id, "status": "DEPROVISIONED" if gone else "ACTIVE", "created": created, "activated": created,
+            "statusChanged": changed, "lastLogin": day.logins.get(p.okta_id), "lastUpdated": changed, "passwordChanged": created,
+            "type": {"id": "oty" + stable_id(seed, "otype", 0, 17)},
+            "profile": {"firstName": p.first.title(), "lastName": p.last.title(), "mobilePhone": None, "secondEmail": None,
+                        "login": p.email, "email": p.email, "department": p.department_on(d), "title": p.title,
+                        "employeeNumber": p.employee_number},
+            "credentials": {"password": {}, "provider": {"type": "OKTA", "name": "OKTA"}},
+            "_links": {"self": {"href": f"https://example.okta.com/api/v1/users/{p.okta_id}"}},
+        })
 
 
 def list_response(resources: list[dict]) -> dict:

@@ -71,6 +71,7 @@ class Plan:
     actors: dict[str, tuple[int | None, int | None]] = field(default_factory=dict)
     overrides: dict[int, Person] = field(default_factory=dict)
     quiet_until: dict[int, int] = field(default_factory=dict)  # person -> first active day
+    idle_days_before: dict[int, int] = field(default_factory=dict)  # person -> days between last login and the first day
     quiet_window: dict[int, tuple[int, int]] = field(default_factory=dict)
     extra_groups: dict[int, tuple[str, ...]] = field(default_factory=dict)
     device_from: dict[tuple[int, int], int] = field(default_factory=dict)  # (person, device) -> first day
@@ -150,6 +151,7 @@ def plan_scenarios(seed: int, n: int, days: int) -> Plan:
     a = {name: (_must(x), _must(y)) for name, (x, y) in plan.actors.items() if x is not None and y is not None}
     # The dormant account has been silent the whole period; the look-alike took a few days off.
     plan.quiet_until[a["dormant_account_active"][0]] = d["dormant_account_active"]
+    plan.idle_days_before[a["dormant_account_active"][0]] = rng(seed, "dormant-idle").randint(60, 240)  # Okta lastLogin: months ago
     plan.quiet_window[a["dormant_account_active"][1]] = (max(0, d["dormant_account_active"] - 4), d["dormant_account_active"])
     # The leaver was terminated the day before but is still in Okta (late deprovisioning); the
     # look-alike leaves on the scenario day and was last active the day before.
