@@ -63,8 +63,9 @@ def review(night: dt.date, entitlements: DataFrame, identities: DataFrame, resou
     if ar is None:
         raise ValueError(f"policy {policy.name} {policy.version} has no access_review section (weights for the ranking)")
     d = F.lit(night)
+    prior_login = F.col("prior_login_date") if "prior_login_date" in identities.columns else F.lit(None).cast("date")
     ids = identities.select("user_uid", F.col("email").alias("_id_email"), F.col("type").alias("identity_type"),
-                            "termination_date", "first_seen_date")
+                            "termination_date", "first_seen_date", prior_login.alias("prior_login_date"))
     res = resources.select("resource_uid", F.col("name").alias("resource_name"), F.col("owner_email").alias("resource_owner"),
                            "sensitivity", "access_path").dropDuplicates(["resource_uid"])
     pc = peers.select("user_uid", "entitlement", F.coalesce("resource_uid", F.lit("")).alias("_res"), "peer_coverage", "peers") \
@@ -78,7 +79,9 @@ def review(night: dt.date, entitlements: DataFrame, identities: DataFrame, resou
                                    F.lower("sensitivity")), F.lit(1.0))
     days_unused = F.date_diff(d, F.col("last_used"))
     days_held = F.date_diff(d, F.col("granted_at"))
-    idle = F.date_diff(d, F.coalesce("last_activity_date", "first_seen_date"))
+    # idle since the later of the last active day and the identity provider's last sign-in (as the
+    # identity features count it), so a young lake still sees an account idle for months
+    idle = F.date_diff(d, F.coalesce(F.greatest("last_activity_date", "prior_login_date"), "first_seen_date"))
     leaver = F.col("termination_date").isNotNull() & (F.col("termination_date") <= d)
     moved = (F.col("moved_on").isNotNull() & (F.date_diff(d, F.col("moved_on")) <= ar.param("mover", "within_days"))
              & (F.col("granted_at") < F.col("moved_on")))

@@ -23,7 +23,7 @@ ACTIONS = ("access", "export", "role_assumption")
 SENSITIVITIES = ("low", "medium", "high", "critical")
 # Factor name -> the parameters it takes (besides `weight`) and whether each is required.
 FACTORS: dict[str, dict[str, bool]] = {
-    "new_device": {}, "unmanaged_device": {"known_device_severity": False, "known_device_request_severity": False},
+    "new_device": {"healthy_severity": False}, "unmanaged_device": {"known_device_severity": False, "known_device_request_severity": False},
     "edr_unhealthy": {"known_device_severity": False, "known_device_request_severity": False},
     "unknown_device": {}, "impossible_travel": {}, "known_bad_ip": {},
     "rare_resource": {}, "peer_outlier_entitlement": {"full_at": True}, "behaviour_anomaly": {"from_percentile": True},
@@ -35,7 +35,15 @@ FACTORS: dict[str, dict[str, bool]] = {
     "large_read": {"from_ratio": True, "full_at": True, "floor_rows": False},
     "off_hours_bulk_read": {"from_rows": True, "from_share": True, "max_baseline_share": False, "travel_severity": False},
 }
+# Every factor may set `sensitivity_share` (0..1, default 1): how much of a request's sensitivity
+# multiplier it takes. 0 keeps a signal about the identity's whole night (a model's percentile) from
+# growing with the resource one request touched.
+FACTORS = {name: {**params, "sensitivity_share": False} for name, params in FACTORS.items()}
 
+
+# Parameters that are shares or severities: 0..1.
+SHARES = frozenset({"known_device_severity", "known_device_request_severity", "healthy_severity", "sensitivity_share",
+                    "travel_severity", "from_share", "max_baseline_share", "below_coverage"})
 
 # Access-review factors (`access_review.factors`): name -> the parameters each takes besides `weight`.
 REVIEW_FACTORS: dict[str, dict[str, bool]] = {
@@ -160,7 +168,7 @@ def _factors(c: _Check, node: yaml.Node | None, known: dict[str, dict[str, bool]
             if key == "weight":
                 weights[name] = _number(c, pv, f"{where}.{name}.weight", 0, 100)
             elif key in known[name]:
-                params.setdefault(name, {})[key] = _number(c, pv, f"{where}.{name}.{key}", 0, 1e12)
+                params.setdefault(name, {})[key] = _number(c, pv, f"{where}.{name}.{key}", 0, 1 if key in SHARES else 1e12)
             else:
                 c.fail(pk, f"{where}.{name}.{key}", f"unknown parameter (takes: weight{''.join(', ' + p for p in known[name])})")
         for key, required in known[name].items():

@@ -28,6 +28,7 @@ RISK_DDL = (
     "model_versions map<string,string>, features_version string"
 )
 DEVICE_FACTORS = ("new_device", "unmanaged_device", "edr_unhealthy")
+HEALTHY_WORDS = " (managed, with a healthy EDR sensor)"
 OUTLIER_ENTS = OUTLIER_ENTITLEMENTS_TYPE  # gold/peer_outliers' own column type
 
 
@@ -63,6 +64,8 @@ def identity_signals(features: DataFrame, device_features: DataFrame, peers: Dat
         F.sum(F.col("dev_ghost").cast("int")).alias("ghost_devices_used"),
         F.collect_set(F.when(F.col("dev_unmanaged"), F.col("device_uid"))).alias("unmanaged_device_uids"),
         F.collect_set(F.when(F.col("dev_edr_unhealthy"), F.col("device_uid"))).alias("edr_unhealthy_device_uids"),
+        F.collect_set(F.when(~F.col("dev_unmanaged") & ~F.col("dev_edr_unhealthy") & ~F.col("dev_ghost"), F.col("device_uid")))
+        .alias("healthy_device_uids"),
         F.array_sort(F.collect_set(F.when(F.col("dev_ghost"), F.coalesce("hostname", "device_uid")))).alias("ghost_device_names"))
     df = features.join(posture, "user_uid", "left")
     if peers is not None:
@@ -223,6 +226,13 @@ def factor_columns(p: Policy) -> dict[str, tuple[Column, Column, Column]]:
         bad = F.coalesce(c(uids), F.array().cast("array<string>"))
         return warm & (F.size(bad) >= 1) & (F.size(F.array_intersect(bad, F.coalesce(c("new_device_uids"), F.array()))) == 0)
 
+    # A new device that is managed with a healthy EDR sensor (a newly enrolled laptop) counts at the
+    # policy's `healthy_severity`, when it sets one, in both grains.
+    new_healthy = p.params.get("new_device", {}).get("healthy_severity", 1.0)
+    new_uids = F.coalesce(c("new_device_uids"), F.array().cast("array<string>"))
+    all_new_healthy = (F.size(new_uids) >= 1) & (F.size(F.array_except(new_uids, F.coalesce(
+        c("healthy_device_uids"), F.array().cast("array<string>")))) == 0)
+
     def _posture(present: Column, uids: str, factor: str) -> Column:
         known = p.params.get(factor, {}).get("known_device_severity", 1.0)
         return F.when(present & _routine(uids), F.lit(known)).when(present, F.lit(1.0)).otherwise(F.lit(0.0))
@@ -271,8 +281,10 @@ def factor_columns(p: Policy) -> dict[str, tuple[Column, Column, Column]]:
         ratio = num("export_bytes_ratio")
         export_detail = F.format_string("exported %,.0f bytes, %.0fx own baseline", num("export_bytes"), ratio)
     defs: dict[str, tuple[Column, Column, Column]] = {
-        "new_device": (num("new_devices"), _one((num("new_devices") >= 1) & warm),
-                       F.concat(F.lit("new device(s): "), F.array_join(F.coalesce(c("new_device_uids"), F.array()), ", "))),
+        "new_device": (num("new_devices"), F.when((num("new_devices") >= 1) & warm & all_new_healthy, F.lit(new_healthy))
+                       .otherwise(_one((num("new_devices") >= 1) & warm)),
+                       F.concat(F.lit("new device(s): "), F.array_join(F.coalesce(c("new_device_uids"), F.array()), ", "),
+                                F.when(all_new_healthy & (F.lit(new_healthy) < 1), F.lit(HEALTHY_WORDS)).otherwise(F.lit("")))),
         "unmanaged_device": (num("unmanaged_devices_used"), _posture(num("unmanaged_devices_used") >= 1, "unmanaged_device_uids",
                                                                      "unmanaged_device"),
                              F.when(_routine("unmanaged_device_uids"), F.lit("a device with no MDM record (or not managed) that the "
@@ -353,8 +365,14 @@ def _factor_array(p: Policy, overrides: dict[str, tuple[Column, Column, Column]]
     event completes, where the chain is decided; an earlier step, such as the sign-in before an
     export, was not yet a chain when it happened)."""
     defs = {**factor_columns(p), **overrides}
+
+    def scaled(name: str) -> Column:
+        """The part of the request's sensitivity multiplier this factor takes (`sensitivity_share`)."""
+        share = p.params.get(name, {}).get("sensitivity_share", 1.0)
+        return F.lit(1.0) + F.lit(share) * (multiplier - F.lit(1.0))
+
     items = [F.struct(F.lit(name).alias("name"), obs.alias("observed"), sev.alias("severity"), F.lit(p.weights[name]).alias("weight"),
-                      (F.lit(p.weights[name]) * sev * multiplier).alias("contribution"), detail.alias("detail"))
+                      (F.lit(p.weights[name]) * sev * scaled(name)).alias("contribution"), detail.alias("detail"))
              for name, (obs, sev, detail) in defs.items()]
     seqs = F.coalesce(F.col("_sequences"), F.array().cast(SEQ_DDL))
     if request_uid is not None:
@@ -472,9 +490,14 @@ def requests(night: dt.date, reqs: DataFrame, signals: DataFrame, device_feature
                 F.concat(F.lit(words), F.coalesce("device_uid", F.lit("?")),
                          F.when(bad & routine, F.lit(" (used routinely)")).otherwise(F.lit(""))))
 
+    new_dev = F.coalesce("dev_new", F.lit(False)) & warm
+    healthy = named & ~F.coalesce("dev_unmanaged", F.lit(True)) & ~F.coalesce("dev_edr_unhealthy", F.lit(True)) & \
+        ~F.coalesce("dev_ghost", F.lit(False))
+    new_healthy = p.params.get("new_device", {}).get("healthy_severity", 1.0)
     dev: dict[str, tuple[Column, Column, Column]] = {
-        "new_device": (_one(F.coalesce("dev_new", F.lit(False))), _one(F.coalesce("dev_new", F.lit(False)) & warm),
-                       F.concat(F.lit("request from new device "), F.coalesce("device_uid", F.lit("?")))),
+        "new_device": (_one(F.coalesce("dev_new", F.lit(False))), F.when(new_dev & healthy, F.lit(new_healthy)).otherwise(_one(new_dev)),
+                       F.concat(F.lit("request from new device "), F.coalesce("device_uid", F.lit("?")),
+                                F.when(healthy & (F.lit(new_healthy) < 1), F.lit(HEALTHY_WORDS)).otherwise(F.lit("")))),
         "unmanaged_device": _posture(unmanaged, "unmanaged_device", "request from a device with no MDM record: "),
         "edr_unhealthy": _posture(no_edr, "edr_unhealthy", "request from a device with no healthy EDR sensor: "),
         "unknown_device": (_one(unknown_device), _one(unknown_device),

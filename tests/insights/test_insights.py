@@ -238,3 +238,27 @@ def test_report_renders_in_chromium_with_charts_and_no_injected_script_runs(spar
     headless("--window-size=1280,2400", f"--screenshot={shot}", url, tmp=tmp_path)
     png = shot.read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and struct.unpack(">II", png[16:24]) == (1280, 2400) and len(png) > 20_000
+
+
+def test_an_account_the_identity_provider_last_saw_months_ago_is_dormant_on_a_young_lake(spark, lake):
+    """The lake is two nights old, so its own history cannot show 30 idle days; the identity
+    provider's last sign-in (silver `prior_login_date`) can, and the review says how long."""
+    from jobs.insights import access_review as AR
+    from jobs.insights.build import policy_in_force, tonight
+    from jobs.silver.entitlements import ENTITLEMENTS_DDL
+    from jobs.silver.identities import IDENTITIES_SCHEMA
+    from jobs.silver.resources import RESOURCES_DDL
+    from models.peer_groups import PEER_GROUPS_DDL
+    from ztlake.tables import PEER_GROUPS, silver
+
+    n = Night(spark, lake["lake"], O.N2, load_silver())
+    ids = tonight(n, silver("identities"), IDENTITIES_SCHEMA).withColumn(
+        "prior_login_date", F.when(F.col("email") == O.DAN, F.lit(dt.date(2026, 8, 1))))
+    empty_base = spark.createDataFrame([], "user_uid string, last_activity_date date")
+    out = AR.review(n.night, tonight(n, silver("entitlements"), ENTITLEMENTS_DDL), ids, tonight(n, silver("resources"), RESOURCES_DDL),
+                    tonight(n, PEER_GROUPS, PEER_GROUPS_DDL), empty_base,
+                    AR.identity_state(n.night, ids, spark.createDataFrame([], AR.REVIEW_DDL).select(
+                        "user_uid", "department", "moved_from", "moved_on")), policy_in_force(n).policy)
+    dormant = {r["email"]: [f["detail"] for f in r["factors"] if f["name"] == "dormant"] for r in out.collect()}
+    assert dormant[O.DAN] and dormant[O.DAN][0] == f"identity idle for {(O.N2 - dt.date(2026, 8, 1)).days} days"
+    assert dormant[O.BEN] == []  # nothing known before the lake: idle since first seen, one day

@@ -17,14 +17,14 @@ from jobs.silver.config import load as load_silver
 def test_shipped_policy_is_valid_and_versioned_by_content():
     p = load()
     version, digest = p.version.split("+")
-    assert version == "2026.11.6" and len(digest) == 12
+    assert version == "2026.11.7" and len(digest) == 12
     assert parse(CURRENT.read_text() + "\n# a comment changes the hash\n", CURRENT).version != p.version
     assert p.ladder["step_up"] < p.ladder["deny"] and p.weights["known_bad_ip"] > 0
 
 
 def test_bad_policy_is_refused_with_line_and_reason(tmp_path):
     text = CURRENT.read_text()
-    bad = text.replace("new_device: {weight: 10}", "new_device: {weight: heavy}").replace(
+    bad = text.replace("new_device: {weight: 10,", "new_device: {weight: heavy,").replace(
         "  deny: 80", "  deny: 50").replace("decision: deny\n", "decision: block\n", 1)
     path = tmp_path / "bad.yaml"
     path.write_text(bad)
@@ -85,7 +85,7 @@ def test_edr_is_expected_on_desktops_not_phones_and_novelty_waits_for_a_baseline
     assert p.warmup_days == 2
     cols = S.factor_columns(p)
     rows = spark.createDataFrame([(0, 1, 1), (1, 1, 1), (2, 1, 1)], "baseline_days int, new_devices int, rare_resources int") \
-        .selectExpr("*", "array('d1') as new_device_uids", "array('r1') as rare_resource_uids")
+        .selectExpr("*", "array('d1') as new_device_uids", "array('r1') as rare_resource_uids", "array() as healthy_device_uids")
     got = rows.select("baseline_days", cols["new_device"][1].alias("new"), cols["rare_resource"][1].alias("rare")).orderBy("baseline_days")
     assert [(r["new"], r["rare"]) for r in got.collect()] == [(0.0, 0.0), (0.0, 0.0), (1.0, 1.0)]
 
@@ -173,3 +173,26 @@ def test_dormancy_names_the_identity_providers_last_sign_in(spark):
     assert {k: v[0] for k, v in got.items()} == {"okta": 1.0, "lake": 1.0, "recent": 0.0, "idle_tonight": 0.0}
     assert got["okta"][1] == "active after 153 idle days (last sign-in before tonight, per the identity provider: 2026-06-01)"
     assert got["lake"][1] == "active after 45 idle days"
+
+
+def test_new_device_severity_in_the_nightly_ranking_needs_every_new_device_healthy(spark):
+    from jobs.risk import score as S
+
+    col = S.factor_columns(load())["new_device"]
+    rows = spark.createDataFrame([
+        ("enrolled", 1, ["lt-new"], ["lt-old", "lt-new"], 5),
+        ("one_bad", 2, ["lt-new", "byod"], ["lt-new"], 5),
+        ("no_posture", 1, ["lt-new"], None, 5),
+        ("young", 1, ["lt-new"], ["lt-new"], 1),
+    ], "who string, new_devices int, new_device_uids array<string>, healthy_device_uids array<string>, baseline_days int")
+    got = {r["who"]: (r["sev"], r["detail"]) for r in rows.select("who", col[1].alias("sev"), col[2].alias("detail")).collect()}
+    assert {k: v[0] for k, v in got.items()} == {"enrolled": 0.5, "one_bad": 1.0, "no_posture": 1.0, "young": 0.0}
+    assert got["enrolled"][1] == "new device(s): lt-new (managed, with a healthy EDR sensor)"
+    assert got["one_bad"][1] == "new device(s): lt-new, byod"
+
+
+def test_sensitivity_share_is_a_checked_parameter_of_every_factor(tmp_path):
+    path = tmp_path / "p.yaml"
+    path.write_text(CURRENT.read_text().replace("sensitivity_share: 0}", "sensitivity_share: 2}"))
+    with pytest.raises(PolicyError, match=r"factors\.behaviour_anomaly\.sensitivity_share: must be a number"):
+        load(path)

@@ -257,3 +257,31 @@ def test_a_request_carries_a_chain_it_completes_and_a_rarity_of_its_own_resource
     assert seq in out["datastore_activity:x1"] and seq not in out["authentication:a1"]
     assert "rare_resource" in out["datastore_activity:f1"] and out["datastore_activity:f1"]["rare_resource"]["detail"].endswith("res-fs")
     assert "rare_resource" not in out["authentication:a1"] and "rare_resource" not in out["datastore_activity:x1"]
+
+
+def test_a_new_healthy_laptop_weighs_half_and_the_models_percentile_ignores_the_resources_sensitivity(risk, spark):
+    """On a critical resource, a request from a new device that is managed with a healthy EDR sensor
+    carries new_device at healthy_severity (0.5), a new device without EDR in full; the behaviour
+    percentile (sensitivity_share 0) contributes its bare weight, where a device factor takes the 1.5."""
+    n, _, inforce = risk
+    p = inforce.policy
+    assert p.params["new_device"]["healthy_severity"] == 0.5 and p.params["behaviour_anomaly"]["sensitivity_share"] == 0
+    feats = n.silver(IDENTITY_FEATURES_DAILY)
+    carol = feats.where(F.col("email") == "carol@example.com").first()["user_uid"]
+    behaviour = spark.createDataFrame([(carol, 100.0, "m1")], "user_uid string, percentile double, model_version string")
+    signals = S.identity_signals(feats, n.silver(DEVICE_FEATURES_DAILY), None, behaviour, None).withColumn("baseline_days", F.lit(5))
+    devs = spark.createDataFrame([("enrolled-laptop", "Windows", True, True, False, True), ("no-edr-laptop", "Windows", True, False, False, True)],
+                                 "device_uid string, os string, managed boolean, edr_healthy boolean, ghost boolean, new_device boolean")
+    at = dt.datetime.combine(O.N3, dt.time(10))
+    reqs = spark.createDataFrame([(carol, at, d, "res-aws-prod", f"ct-{d}", "access", "api_activity", "critical", f"api_activity:ct-{d}")
+                                  for d in ("enrolled-laptop", "no-edr-laptop")],
+                                 "user_uid string, time timestamp, device_uid string, resource_uid string, _event_id string, action string, "
+                                 "table string, sensitivity string, request_uid string")
+    out = {r["device_uid"]: {f["name"]: f for f in r["factors"]} for r in S.requests(n.night, reqs, signals, devs, p).collect()}
+    healthy, bare = out["enrolled-laptop"]["new_device"], out["no-edr-laptop"]["new_device"]
+    assert (healthy["severity"], bare["severity"]) == (0.5, 1.0)
+    assert healthy["contribution"] == pytest.approx(p.weights["new_device"] * 0.5 * 1.5)
+    assert healthy["detail"] == "request from new device enrolled-laptop (managed, with a healthy EDR sensor)"
+    assert bare["detail"] == "request from new device no-edr-laptop"
+    for d in out.values():
+        assert d["behaviour_anomaly"]["contribution"] == pytest.approx(p.weights["behaviour_anomaly"])  # not x 1.5
