@@ -14,6 +14,15 @@ from jobs.silver.build import Night
 from jobs.silver.config import load as load_silver
 
 
+def severities(spark, factor: str, rows: list[tuple], ddl: str) -> dict[str, tuple[float, str]]:
+    """who -> (severity, detail) of one factor of the shipped policy, over hand-made feature rows."""
+    from jobs.risk import score as S
+
+    col = S.factor_columns(load())[factor]
+    df = spark.createDataFrame(rows, ddl)
+    return {r["who"]: (r["sev"], r["detail"]) for r in df.select("who", col[1].alias("sev"), col[2].alias("detail")).collect()}
+
+
 def test_shipped_policy_is_valid_and_versioned_by_content():
     p = load()
     version, digest = p.version.split("+")
@@ -134,13 +143,9 @@ def test_off_hours_bulk_read_weighs_rows_for_a_daytime_identity_past_its_warmup(
     identity whose baseline is office hours and who is past its warm-up: full severity (half on a
     plausible trip). A night-shift or batch identity, a small read, a read that is a minority of the
     night's rows, or a first night do not count."""
-    from jobs.risk import score as S
-    from jobs.risk.policy import load
-
     p = load()
     assert p.params["off_hours_bulk_read"]["from_rows"] == 1_000_000 and p.params["off_hours_bulk_read"]["from_share"] == 0.5
-    col = S.factor_columns(p)["off_hours_bulk_read"]
-    rows = spark.createDataFrame([
+    got = severities(spark, "off_hours_bulk_read", [
         ("download", 5_400_000, 5_410_000, 0.05, 6, None, 0),
         ("trip", 5_400_000, 5_410_000, 0.05, 6, 557.0, 0),
         ("batch", 1_100_000, 1_100_000, 0.9, 6, None, 0),
@@ -149,7 +154,6 @@ def test_off_hours_bulk_read_weighs_rows_for_a_daytime_identity_past_its_warmup(
         ("first_night", 5_400_000, 5_400_000, None, 0, None, 0),
     ], "who string, off_hours_read_rows long, read_rows long, off_hours_share_baseline double, baseline_days int, "
        "max_travel_kmh double, impossible_travel_pairs int")
-    got = {r["who"]: (r["sev"], r["detail"]) for r in rows.select("who", col[1].alias("sev"), col[2].alias("detail")).collect()}
     assert {k: v[0] for k, v in got.items()} == {"download": 1.0, "trip": 0.5, "batch": 0.0, "small": 0.0, "minority": 0.0,
                                                  "first_night": 0.0}
     assert got["download"][1] == "read 5,400,000 rows off-hours (100% of tonight's 5,410,000; own baseline 5% of activity off-hours)"
@@ -159,33 +163,24 @@ def test_off_hours_bulk_read_weighs_rows_for_a_daytime_identity_past_its_warmup(
 def test_dormancy_names_the_identity_providers_last_sign_in(spark):
     """Idle days counted from the identity provider's last sign-in say so, with the date; idle days
     the lake saw itself do not need it; activity is required."""
-    from jobs.risk import score as S
-
-    p = load()
-    col = S.factor_columns(p)["dormant_account"]
-    rows = spark.createDataFrame([
+    got = severities(spark, "dormant_account", [
         ("okta", 153, dt.date(2026, 6, 1), "identity_provider", 4),
         ("lake", 45, dt.date(2026, 9, 17), "lake", 4),
         ("recent", 3, dt.date(2026, 10, 29), "identity_provider", 4),
         ("idle_tonight", 153, dt.date(2026, 6, 1), "identity_provider", 0),
     ], "who string, days_since_last_activity int, idle_since_date date, idle_since_source string, events_total long")
-    got = {r["who"]: (r["sev"], r["detail"]) for r in rows.select("who", col[1].alias("sev"), col[2].alias("detail")).collect()}
     assert {k: v[0] for k, v in got.items()} == {"okta": 1.0, "lake": 1.0, "recent": 0.0, "idle_tonight": 0.0}
     assert got["okta"][1] == "active after 153 idle days (last sign-in before tonight, per the identity provider: 2026-06-01)"
     assert got["lake"][1] == "active after 45 idle days"
 
 
 def test_new_device_severity_in_the_nightly_ranking_needs_every_new_device_healthy(spark):
-    from jobs.risk import score as S
-
-    col = S.factor_columns(load())["new_device"]
-    rows = spark.createDataFrame([
+    got = severities(spark, "new_device", [
         ("enrolled", 1, ["lt-new"], ["lt-old", "lt-new"], 5),
         ("one_bad", 2, ["lt-new", "byod"], ["lt-new"], 5),
         ("no_posture", 1, ["lt-new"], None, 5),
         ("young", 1, ["lt-new"], ["lt-new"], 1),
     ], "who string, new_devices int, new_device_uids array<string>, healthy_device_uids array<string>, baseline_days int")
-    got = {r["who"]: (r["sev"], r["detail"]) for r in rows.select("who", col[1].alias("sev"), col[2].alias("detail")).collect()}
     assert {k: v[0] for k, v in got.items()} == {"enrolled": 0.5, "one_bad": 1.0, "no_posture": 1.0, "young": 0.0}
     assert got["enrolled"][1] == "new device(s): lt-new (managed, with a healthy EDR sensor)"
     assert got["one_bad"][1] == "new device(s): lt-new, byod"

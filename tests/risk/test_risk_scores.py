@@ -206,6 +206,19 @@ def test_new_case_reading_gives_an_open_incident_no_slot_of_the_budget(risk, tmp
         shutil.rmtree(INCIDENTS.path(n.lake))  # the module's other tests have no incidents
 
 
+def requests_from(spark, n, p, signals, user_uid: str, devices: list[tuple]) -> dict[str, dict[str, dict]]:
+    """Score one access to the critical AWS-prod resource from each Windows device
+    (device_uid, managed, edr_healthy, ghost, new_device): device_uid -> factor name -> factor."""
+    devs = spark.createDataFrame([(d, "Windows", *rest) for d, *rest in devices],
+                                 "device_uid string, os string, managed boolean, edr_healthy boolean, ghost boolean, new_device boolean")
+    at = dt.datetime.combine(O.N3, dt.time(10))
+    reqs = spark.createDataFrame([(user_uid, at, d[0], "res-aws-prod", f"ct-{d[0]}", "access", "api_activity", "critical",
+                                   f"api_activity:ct-{d[0]}") for d in devices],
+                                 "user_uid string, time timestamp, device_uid string, resource_uid string, _event_id string, action string, "
+                                 "table string, sensitivity string, request_uid string")
+    return {r["device_uid"]: {f["name"]: f for f in r["factors"]} for r in S.requests(n.night, reqs, signals, devs, p).collect()}
+
+
 def test_a_chronic_posture_problem_counts_on_each_request_at_the_request_severity(risk, spark):
     """A request from a device the identity has used before, whose EDR sensor is stale, still counts
     (enforced on every request) but at known_device_request_severity (0.7); from a new device, or a
@@ -216,15 +229,8 @@ def test_a_chronic_posture_problem_counts_on_each_request_at_the_request_severit
     feats = n.silver(IDENTITY_FEATURES_DAILY)
     signals = S.identity_signals(feats, n.silver(DEVICE_FEATURES_DAILY), None, None, None).withColumn("baseline_days", F.lit(5))
     carol = feats.where(F.col("email") == "carol@example.com").first()["user_uid"]
-    devs = spark.createDataFrame([("old-laptop", "Windows", True, False, False, False), ("new-laptop", "Windows", True, False, False, True),
-                                  ("ghost-host", "Windows", False, False, True, False)],
-                                 "device_uid string, os string, managed boolean, edr_healthy boolean, ghost boolean, new_device boolean")
-    at = dt.datetime.combine(O.N3, dt.time(10))
-    reqs = spark.createDataFrame([(carol, at, d, "res-aws-prod", f"ct-{d}", "access", "api_activity", "critical", f"api_activity:ct-{d}")
-                                  for d in ("old-laptop", "new-laptop", "ghost-host")],
-                                 "user_uid string, time timestamp, device_uid string, resource_uid string, _event_id string, action string, "
-                                 "table string, sensitivity string, request_uid string")
-    out = {r["device_uid"]: {f["name"]: f for f in r["factors"]} for r in S.requests(n.night, reqs, signals, devs, p).collect()}
+    out = requests_from(spark, n, p, signals, carol, [("old-laptop", True, False, False, False), ("new-laptop", True, False, False, True),
+                                                      ("ghost-host", False, False, True, False)])
     old, new = out["old-laptop"]["edr_unhealthy"], out["new-laptop"]["edr_unhealthy"]
     assert (old["severity"], new["severity"]) == (0.7, 1.0)
     assert old["contribution"] == pytest.approx(p.weights["edr_unhealthy"] * 0.7 * 1.5)
@@ -270,14 +276,7 @@ def test_a_new_healthy_laptop_weighs_half_and_the_models_percentile_ignores_the_
     carol = feats.where(F.col("email") == "carol@example.com").first()["user_uid"]
     behaviour = spark.createDataFrame([(carol, 100.0, "m1")], "user_uid string, percentile double, model_version string")
     signals = S.identity_signals(feats, n.silver(DEVICE_FEATURES_DAILY), None, behaviour, None).withColumn("baseline_days", F.lit(5))
-    devs = spark.createDataFrame([("enrolled-laptop", "Windows", True, True, False, True), ("no-edr-laptop", "Windows", True, False, False, True)],
-                                 "device_uid string, os string, managed boolean, edr_healthy boolean, ghost boolean, new_device boolean")
-    at = dt.datetime.combine(O.N3, dt.time(10))
-    reqs = spark.createDataFrame([(carol, at, d, "res-aws-prod", f"ct-{d}", "access", "api_activity", "critical", f"api_activity:ct-{d}")
-                                  for d in ("enrolled-laptop", "no-edr-laptop")],
-                                 "user_uid string, time timestamp, device_uid string, resource_uid string, _event_id string, action string, "
-                                 "table string, sensitivity string, request_uid string")
-    out = {r["device_uid"]: {f["name"]: f for f in r["factors"]} for r in S.requests(n.night, reqs, signals, devs, p).collect()}
+    out = requests_from(spark, n, p, signals, carol, [("enrolled-laptop", True, True, False, True), ("no-edr-laptop", True, False, False, True)])
     healthy, bare = out["enrolled-laptop"]["new_device"], out["no-edr-laptop"]["new_device"]
     assert (healthy["severity"], bare["severity"]) == (0.5, 1.0)
     assert healthy["contribution"] == pytest.approx(p.weights["new_device"] * 0.5 * 1.5)
