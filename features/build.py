@@ -17,7 +17,8 @@ from pyspark.sql import functions as F
 from features import device as DV
 from features import identity as ID
 from features.config import FeatureConfig
-from jobs.silver.build import Night, conform, tonight_events, write_snapshot
+from jobs.silver.build import Night, conform, tonight_events, with_schema, write_snapshot
+from jobs.silver.identities import IDENTITIES_SCHEMA
 from ztlake import delta_io
 from ztlake.tables import DEVICE_FEATURES_DAILY, IDENTITY_BASELINES, IDENTITY_FEATURES_DAILY, silver
 
@@ -41,7 +42,7 @@ class FeatureInputs:
 def inputs(n: Night) -> FeatureInputs:
     return FeatureInputs(
         auth=tonight_events(n, "authentication"), api=tonight_events(n, "api_activity"), store=tonight_events(n, "datastore_activity"),
-        identities=n.silver(silver("identities")), devices=n.silver(silver("devices")), resources=n.silver(silver("resources")),
+        identities=with_schema(n.silver(silver("identities")), IDENTITIES_SCHEMA), devices=n.silver(silver("devices")), resources=n.silver(silver("resources")),
         threat=n.silver(silver("threat_indicators")), baseline_prev=n.previous(IDENTITY_BASELINES, ID.BASELINE_DDL),
     )
 

@@ -216,9 +216,8 @@ def identity_features(night: dt.date, identities: DataFrame, daily: DataFrame, t
     b = baseline_prev.drop("date", "_features_version")
     base_cols = [c for c in b.columns if c != "user_uid"]
     b = b.select("user_uid", *[F.col(c).alias(f"b_{c}") for c in base_cols])
-    prior_login = F.col("prior_login_date") if "prior_login_date" in identities.columns else F.lit(None).cast("date")
     ids = identities.select("user_uid", "email", "display_name", "type", "department", "title", "in_directory", "termination_date",
-                            "first_seen_date", prior_login.alias("prior_login_date"))
+                            "first_seen_date", "prior_login_date")
     df = ids.join(daily, "user_uid", "left").join(trips, "user_uid", "left").join(b, "user_uid", "left")
 
     empty: Column = F.array().cast("array<string>")

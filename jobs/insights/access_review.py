@@ -63,9 +63,8 @@ def review(night: dt.date, entitlements: DataFrame, identities: DataFrame, resou
     if ar is None:
         raise ValueError(f"policy {policy.name} {policy.version} has no access_review section (weights for the ranking)")
     d = F.lit(night)
-    prior_login = F.col("prior_login_date") if "prior_login_date" in identities.columns else F.lit(None).cast("date")
     ids = identities.select("user_uid", F.col("email").alias("_id_email"), F.col("type").alias("identity_type"),
-                            "termination_date", "first_seen_date", prior_login.alias("prior_login_date"))
+                            "termination_date", "first_seen_date", "prior_login_date")
     res = resources.select("resource_uid", F.col("name").alias("resource_name"), F.col("owner_email").alias("resource_owner"),
                            "sensitivity", "access_path").dropDuplicates(["resource_uid"])
     pc = peers.select("user_uid", "entitlement", F.coalesce("resource_uid", F.lit("")).alias("_res"), "peer_coverage", "peers") \

@@ -21,7 +21,7 @@ from jobs.insights import pseudonym as PS
 from jobs.risk.build import policy_in_force
 from jobs.risk.incidents import INCIDENTS_DDL
 from jobs.risk.score import RISK_DDL
-from jobs.silver.build import Night, conform, write_snapshot
+from jobs.silver.build import Night, conform, with_schema, write_snapshot
 from jobs.silver.entitlements import ENTITLEMENTS_DDL
 from jobs.silver.identities import IDENTITIES_SCHEMA
 from jobs.silver.resources import RESOURCES_DDL
@@ -52,7 +52,7 @@ def tonight(n: Night, table: Table, ddl: str | StructType) -> DataFrame:
     path = table.path(n.lake)
     if not delta_io.exists(n.spark, path):
         return n.spark.createDataFrame([], ddl)
-    return n.silver(table)
+    return with_schema(n.silver(table), ddl)
 
 
 def window(n: Night, table: Table, ddl: str | StructType, days: int) -> DataFrame:

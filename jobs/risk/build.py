@@ -11,14 +11,13 @@ import mlflow
 import pandas as pd
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
-from pyspark.sql.types import StructType
 
 from features.config import load as load_features
 from features.identity import IDENTITY_FEATURES_DDL
 from jobs.risk import incidents as I
 from jobs.risk import score as S
 from jobs.risk.policy import CURRENT, DECISIONS, Policy, PolicyError, load, parse
-from jobs.silver.build import Night, conform, tonight_events, write_snapshot
+from jobs.silver.build import Night, conform, tonight_events, with_schema, write_snapshot
 from models import backtest as BT
 from models import tracking as TR
 from ztlake import delta_io
@@ -98,11 +97,7 @@ def _optional(n: Night, table_path: str) -> DataFrame | None:
 def tonight_features(n: Night) -> DataFrame:
     """Tonight's identity features. A feature added to the definitions after the lake's features were
     written reads as null (so a policy can be scored on an older night before it is rebuilt)."""
-    df = n.silver(IDENTITY_FEATURES_DAILY)
-    schema = StructType.fromDDL(IDENTITY_FEATURES_DDL)
-    assert isinstance(schema, StructType)
-    missing = [f for f in schema.fields if f.name not in df.columns]
-    return df.select("*", *[F.lit(None).cast(f.dataType).alias(f.name) for f in missing])
+    return with_schema(n.silver(IDENTITY_FEATURES_DAILY), IDENTITY_FEATURES_DDL)
 
 
 def score_night(n: Night, p: Policy, steps: DataFrame | None = None) -> DataFrame:

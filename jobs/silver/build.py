@@ -76,9 +76,7 @@ class Night:
         latest = _latest_partition(self.spark, path, SNAPSHOT_PARTITION, self.night)
         if latest is None:
             return empty
-        df = delta_io.read(self.spark, path).where(F.col(SNAPSHOT_PARTITION) == F.lit(latest))
-        # a column added after that night was written reads as null
-        return df.select(*df.columns, *[F.lit(None).cast(f.dataType).alias(f.name) for f in empty.schema.fields if f.name not in df.columns])
+        return with_schema(delta_io.read(self.spark, path).where(F.col(SNAPSHOT_PARTITION) == F.lit(latest)), ddl)
 
 
 def _latest_partition(spark: SparkSession, path: str, column: str, before: dt.date) -> dt.date | None:
@@ -89,6 +87,14 @@ def _latest_partition(spark: SparkSession, path: str, column: str, before: dt.da
         return found[0]
     found = df.where(F.col(column) < F.lit(before)).agg(F.max(column)).first()
     return found[0] if found else None
+
+
+def with_schema(df: DataFrame, ddl: str | StructType) -> DataFrame:
+    """`df` plus each column of the declared schema it lacks, as null: a column added to a table's
+    definition after a partition was written reads as unknown."""
+    schema = ddl if isinstance(ddl, StructType) else StructType.fromDDL(ddl)
+    assert isinstance(schema, StructType)
+    return df.select("*", *[F.lit(None).cast(f.dataType).alias(f.name) for f in schema.fields if f.name not in df.columns])
 
 
 def conform(df: DataFrame, ddl: str | StructType) -> DataFrame:
