@@ -284,3 +284,42 @@ def test_a_new_healthy_laptop_weighs_half_and_the_models_percentile_ignores_the_
     assert bare["detail"] == "request from new device no-edr-laptop"
     for d in out.values():
         assert d["behaviour_anomaly"]["contribution"] == pytest.approx(p.weights["behaviour_anomaly"])  # not x 1.5
+
+
+def test_evidence_of_compromise_outranks_a_new_devices_posture_in_the_nightly_ranking(risk, spark):
+    """The alert budget reads the identity-day ranking. A sign-in from an active threat indicator, or
+    an account taken over and escalated (consent or MFA enrolment, then its token, then a privilege
+    escalation), ranks above a new personal device with no MDM record and no EDR sensor: the posture
+    gap is what the ladder handles (a managed device is required), the compromise is what an analyst
+    opens tonight. The escalated takeover weighs as much as activity after termination."""
+    n, _, inforce = risk
+    p = inforce.policy
+    feats = n.silver(IDENTITY_FEATURES_DAILY)
+    base = feats.where(F.col("email") == "dave@example.com")
+    who = ["byod", "bad_ip", "takeover", "leaver"]
+    rows = base.crossJoin(spark.createDataFrame([(w,) for w in who], "who string")).withColumn("user_uid", F.col("who"))
+    w = F.col("who")
+    takeover = F.array(F.struct(F.lit("consent_or_mfa_enrollment_then_token_then_escalation").alias("name"),
+                                F.lit(float(next(q.weight for q in p.sequences if q.steps[-1] == "privilege_escalation"))).alias("weight"),
+                                F.lit(1.0).alias("severity"), F.lit("chain").alias("detail"),
+                                F.array(F.struct(F.lit("account_change").alias("table"), F.lit("c1").alias("_event_id"))).alias("events")))
+    rows = (rows.withColumn("baseline_days", F.lit(5))
+            .withColumn("new_devices", F.when(w == "byod", 1).otherwise(0))
+            .withColumn("new_device_uids", F.when(w == "byod", F.array(F.lit("byod-1"))).otherwise(F.array().cast("array<string>")))
+            .withColumn("unmanaged_devices_used", F.when(w == "byod", 1).otherwise(0))
+            .withColumn("threat_intel_hits", F.when(w == "bad_ip", F.lit(1)).otherwise(0).cast("long"))
+            .withColumn("threat_intel_indicators", F.when(w == "bad_ip", F.array(F.lit("indicator--tor"))).otherwise(F.array().cast("array<string>")))
+            .withColumn("active_after_termination", w == "leaver").withColumn("days_after_termination", F.when(w == "leaver", 2)))
+    # dave's own night is quiet: no device posture, no model signal, so only the factors set above count
+    posture = spark.createDataFrame([("byod-1", "Windows", False, False, False, True, ["byod"])],
+                                    "device_uid string, os string, managed boolean, edr_healthy boolean, ghost boolean, "
+                                    "new_device boolean, users array<string>").withColumn("hostname", F.lit("BYOD-1"))
+    seqs = spark.createDataFrame([("takeover",)], "user_uid string").withColumn("_sequences", takeover.cast(S.SEQ_DDL))
+    signals = S.identity_signals(rows.drop("who"), posture, None, None, seqs)
+    got = {r["user_uid"]: r for r in S.identity_day(n.night, signals, p).collect()}
+    score = {k: got[k]["score"] for k in who}
+    names = {k: {f["name"] for f in got[k]["factors"]} for k in who}
+    assert names["byod"] == {"new_device", "unmanaged_device", "edr_unhealthy"} and score["byod"] == 50.0
+    assert names["bad_ip"] == {"known_bad_ip"} and names["leaver"] == {"activity_after_termination"}
+    assert score["bad_ip"] > score["byod"] and score["takeover"] >= score["leaver"] > score["bad_ip"]
+    assert got["byod"]["decision"] == "read_only" and got["bad_ip"]["decision"] == "managed_device_required"
