@@ -29,7 +29,7 @@ FACTORS: dict[str, dict[str, bool]] = {
     "rare_resource": {}, "peer_outlier_entitlement": {"full_at": True}, "behaviour_anomaly": {"from_percentile": True},
     "token_age": {"from_hours": True, "full_at": True}, "dormant_account": {"from_days": True},
     "activity_after_termination": {}, "large_export": {"from_ratio": True, "full_at": True, "floor_bytes": False},
-    "mfa_denial_burst": {"from_count": True}, "iam_burst": {"from_ratio": True, "min_count": True},
+    "mfa_denial_burst": {"from_count": True}, "iam_burst": {"from_ratio": True, "min_count": True, "allowed_severity": False},
     "long_lived_key_new_network": {}, "off_hours_sensitive": {"from_share": True, "max_baseline_share": False, "travel_severity": False},
     "ghost_device": {}, "outlier_entitlement_used": {"below_coverage": True}, "iam_denied": {"from_count": True},
     "large_read": {"from_ratio": True, "full_at": True, "floor_rows": False},
@@ -42,7 +42,7 @@ FACTORS = {name: {**params, "sensitivity_share": False} for name, params in FACT
 
 
 # Parameters that are shares or severities: 0..1.
-SHARES = frozenset({"known_device_severity", "known_device_request_severity", "healthy_severity", "sensitivity_share",
+SHARES = frozenset({"known_device_severity", "known_device_request_severity", "healthy_severity", "allowed_severity", "sensitivity_share",
                     "travel_severity", "from_share", "max_baseline_share", "below_coverage"})
 
 # Access-review factors (`access_review.factors`): name -> the parameters each takes besides `weight`.

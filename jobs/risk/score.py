@@ -253,6 +253,10 @@ def factor_columns(p: Policy) -> dict[str, tuple[Column, Column, Column]]:
     def _travel_words(factor: str) -> Column:
         return F.when(travelled & F.lit(p.params.get(factor, {}).get("travel_severity", 1.0) < 1), F.format_string(
             " while travelling (sign-ins up to %.0f km/h apart, a plausible trip)", num("max_travel_kmh"))).otherwise(F.lit(""))
+    # A burst of IAM calls none of which was refused is what a review by someone entitled to it looks
+    # like (probing is refused: iam_denied); it counts at the policy's `allowed_severity`, when set.
+    iam_allowed = p.params.get("iam_burst", {}).get("allowed_severity", 1.0)
+    allowed_all = num("iam_actions_denied") == 0
     below = p.params.get("outlier_entitlement_used", {}).get("below_coverage", 0.0)
     rare_used = F.filter(F.coalesce(c("outlier_entitlements_used"), F.array().cast(OUTLIER_ENTS)),
                          lambda e: F.coalesce(e["peer_coverage"], F.lit(0.0)) < below)
@@ -323,8 +327,10 @@ def factor_columns(p: Policy) -> dict[str, tuple[Column, Column, Column]]:
         "mfa_denial_burst": (num("mfa_denials"), _one(num("mfa_denials") >= param("mfa_denial_burst", "from_count")),
                              F.format_string("%d MFA denials", num("mfa_denials").cast("int"))),
         "iam_burst": (num("iam_actions"), _one((num("iam_actions") >= param("iam_burst", "min_count")) & (
-            (num("iam_actions") + 1) / (num("iam_actions_baseline") + 1) >= param("iam_burst", "from_ratio"))),
-                      F.format_string("%d IAM calls vs own baseline %.1f", num("iam_actions").cast("int"), num("iam_actions_baseline"))),
+            (num("iam_actions") + 1) / (num("iam_actions_baseline") + 1) >= param("iam_burst", "from_ratio")))
+                      * F.when(allowed_all, F.lit(iam_allowed)).otherwise(F.lit(1.0)),
+                      F.concat(F.format_string("%d IAM calls vs own baseline %.1f", num("iam_actions").cast("int"), num("iam_actions_baseline")),
+                               F.when(allowed_all & F.lit(iam_allowed < 1), F.lit(", none denied")).otherwise(F.lit("")))),
         "long_lived_key_new_network": (num("long_lived_key_new_network_uses"), _one(num("long_lived_key_new_network_uses") >= 1),
                                        F.format_string("%d long-lived key call(s) from a new network",
                                                        num("long_lived_key_new_network_uses").cast("int"))),

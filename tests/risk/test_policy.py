@@ -191,3 +191,14 @@ def test_sensitivity_share_is_a_checked_parameter_of_every_factor(tmp_path):
     path.write_text(CURRENT.read_text().replace("sensitivity_share: 0}", "sensitivity_share: 2}"))
     with pytest.raises(PolicyError, match=r"factors\.behaviour_anomaly\.sensitivity_share: must be a number"):
         load(path)
+
+
+def test_an_iam_burst_nobody_refused_counts_at_the_allowed_severity(spark):
+    """40 IAM calls against a baseline of 2: with refusals (probing) in full; all allowed (a security
+    engineer's review) at allowed_severity 0.5, saying so; under the ratio or the count, not at all."""
+    assert load().params["iam_burst"]["allowed_severity"] == 0.5
+    got = severities(spark, "iam_burst", [
+        ("probing", 60, 20, 2.0), ("review", 40, 0, 2.2), ("routine", 40, 0, 30.0), ("few", 12, 0, 0.0), ("denials_only", 12, 4, 0.0),
+    ], "who string, iam_actions long, iam_actions_denied long, iam_actions_baseline double")
+    assert {k: v[0] for k, v in got.items()} == {"probing": 1.0, "review": 0.5, "routine": 0.0, "few": 0.0, "denials_only": 0.0}
+    assert got["review"][1] == "40 IAM calls vs own baseline 2.2, none denied" and got["probing"][1] == "60 IAM calls vs own baseline 2.0"
