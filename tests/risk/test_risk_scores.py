@@ -299,10 +299,6 @@ def test_evidence_of_compromise_outranks_a_new_devices_posture_in_the_nightly_ra
     who = ["byod", "bad_ip", "takeover", "leaver"]
     rows = base.crossJoin(spark.createDataFrame([(w,) for w in who], "who string")).withColumn("user_uid", F.col("who"))
     w = F.col("who")
-    takeover = F.array(F.struct(F.lit("consent_or_mfa_enrollment_then_token_then_escalation").alias("name"),
-                                F.lit(float(next(q.weight for q in p.sequences if q.steps[-1] == "privilege_escalation"))).alias("weight"),
-                                F.lit(1.0).alias("severity"), F.lit("chain").alias("detail"),
-                                F.array(F.struct(F.lit("account_change").alias("table"), F.lit("c1").alias("_event_id"))).alias("events")))
     rows = (rows.withColumn("baseline_days", F.lit(5))
             .withColumn("new_devices", F.when(w == "byod", 1).otherwise(0))
             .withColumn("new_device_uids", F.when(w == "byod", F.array(F.lit("byod-1"))).otherwise(F.array().cast("array<string>")))
@@ -314,7 +310,9 @@ def test_evidence_of_compromise_outranks_a_new_devices_posture_in_the_nightly_ra
     posture = spark.createDataFrame([("byod-1", "Windows", False, False, False, True, ["byod"])],
                                     "device_uid string, os string, managed boolean, edr_healthy boolean, ghost boolean, "
                                     "new_device boolean, users array<string>").withColumn("hostname", F.lit("BYOD-1"))
-    seqs = spark.createDataFrame([("takeover",)], "user_uid string").withColumn("_sequences", takeover.cast(S.SEQ_DDL))
+    chain = "consent_or_mfa_enrollment_then_token_then_escalation"
+    seqs = spark.createDataFrame([("takeover", [(chain, float(next(q.weight for q in p.sequences if q.name == chain)), 1.0, "chain",
+                                                 [("account_change", "c1")])])], f"user_uid string, _sequences {S.SEQ_DDL}")
     signals = S.identity_signals(rows.drop("who"), posture, None, None, seqs)
     got = {r["user_uid"]: r for r in S.identity_day(n.night, signals, p).collect()}
     score = {k: got[k]["score"] for k in who}
