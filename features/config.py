@@ -23,7 +23,7 @@ class FeatureConfig:
     travel_max_kmh: float = 900.0
     rare_hour_share: float = 0.03
     min_baseline_events: float = 20.0
-    working_hours_utc: tuple[int, int] = (6, 20)
+    working_hours_local: tuple[int, int] = (6, 20)
     rare_resource_share: float = 0.10
     sensitive_levels: tuple[str, ...] = ("high", "critical")
     edr_expected_os: tuple[str, ...] = ("windows", "macos", "linux")
@@ -42,7 +42,10 @@ def load(path: str | Path | None = None) -> FeatureConfig:
         raise ConfigError(f"{p}: cannot read feature config: {e}") from e
     try:
         base, travel, off, peers = raw.get("baseline", {}), raw.get("impossible_travel", {}), raw.get("off_hours", {}), raw.get("peers", {})
-        start, end = off.get("default_working_hours_utc", [6, 20])
+        if "default_working_hours_utc" in off:
+            raise ConfigError(f"{p}: off_hours.default_working_hours_utc was replaced in features 2026.11.4 by "
+                              "off_hours.working_hours_local: the same [start, end) hours, read in each identity's own time zone")
+        start, end = off.get("working_hours_local", [6, 20])
         cfg = FeatureConfig(
             version=str(raw["version"]),
             half_life_days=float(base.get("half_life_days", 14)),
@@ -51,13 +54,13 @@ def load(path: str | Path | None = None) -> FeatureConfig:
             travel_max_kmh=float(travel.get("max_kmh", 900)),
             rare_hour_share=float(off.get("rare_hour_share", 0.03)),
             min_baseline_events=float(off.get("min_baseline_events", 20)),
-            working_hours_utc=(int(start), int(end)),
+            working_hours_local=(int(start), int(end)),
             rare_resource_share=float(peers.get("rare_resource_share", 0.10)),
             sensitive_levels=tuple(str(s).lower() for s in raw.get("sensitive_levels", ["high", "critical"])),
             edr_expected_os=tuple(str(s).lower() for s in raw.get("edr_expected_os", ["windows", "macos", "linux"])),
         )
     except (KeyError, TypeError, ValueError) as e:
         raise ConfigError(f"{p}: invalid feature config: {e!r}") from e
-    if not 0 < cfg.half_life_days or not 0 <= cfg.working_hours_utc[0] < cfg.working_hours_utc[1] <= 24:
+    if not 0 < cfg.half_life_days or not 0 <= cfg.working_hours_local[0] < cfg.working_hours_local[1] <= 24:
         raise ConfigError(f"{p}: half_life_days must be > 0 and working hours a range within 0-24")
     return cfg

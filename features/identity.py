@@ -171,7 +171,8 @@ def haversine_km(lat1: Column, lon1: Column, lat2: Column, lon2: Column) -> Colu
 
 def travel(auth: DataFrame, baseline_prev: DataFrame, cfg: FeatureConfig) -> DataFrame:
     """Per identity: impossible-travel pairs among consecutive geolocated successful sign-ins
-    (yesterday's last one included), the fastest speed, and tonight's last sign-in."""
+    (yesterday's last one included), the fastest speed, tonight's last sign-in and the median
+    longitude of tonight's sign-ins."""
     pts = auth.where(F.col("user_uid").isNotNull() & (F.col("status") == "Success") & F.col("src_lat").isNotNull()
                      & F.col("src_lon").isNotNull()).select("user_uid", "time", F.col("src_lat").cast("double").alias("lat"),
                                                              F.col("src_lon").cast("double").alias("lon"), F.lit(False).alias("prior"))
@@ -190,8 +191,9 @@ def travel(auth: DataFrame, baseline_prev: DataFrame, cfg: FeatureConfig) -> Dat
         F.sum(F.when(~F.col("prior") & impossible, 1).otherwise(0)).cast("int").alias("impossible_travel_pairs"),
         F.max(F.when(~F.col("prior") & (F.col("km") >= cfg.travel_min_distance_km), F.col("kmh"))).alias("max_travel_kmh"),
         last.alias("_last"),
+        F.percentile_approx(F.when(~F.col("prior"), F.col("lon")), 0.5).alias("signin_lon_median"),
     ).select("user_uid", "impossible_travel_pairs", "max_travel_kmh", F.col("_last.time").alias("last_signin_time"),
-             F.col("_last.lat").alias("last_signin_lat"), F.col("_last.lon").alias("last_signin_lon"))
+             F.col("_last.lat").alias("last_signin_lat"), F.col("_last.lon").alias("last_signin_lon"), "signin_lon_median")
 
 
 def peer_resource_share(baseline_prev: DataFrame, identities: DataFrame) -> DataFrame:
@@ -227,16 +229,20 @@ def identity_features(night: dt.date, identities: DataFrame, daily: DataFrame, t
         return F.array_except(items, known(known_col))
     unknown_when_new_lake = lambda c: c if has_history else F.lit(None)  # noqa: E731
 
-    # Off-hours: tonight's hours where the identity's own weighted profile is thin (or, before the
-    # profile holds enough activity, outside the configured working hours).
+    # Off-hours: tonight's hours outside the working hours in the identity's own time zone that the
+    # identity does not routinely work (rare in its weighted profile, or the profile still thin).
     zeros = F.array_repeat(F.lit(0.0), HOURS)
     tonight_h = F.coalesce(F.col("hours"), zeros)
     prof = F.coalesce(F.col("b_hour_weights"), zeros)
     total = F.aggregate(prof, F.lit(0.0), lambda acc, x: acc + x)
-    start, end = cfg.working_hours_utc
+    start, end = cfg.working_hours_local
+    utc_offset = F.coalesce(F.round(F.coalesce("b_last_signin_lon", "signin_lon_median") / 15.0).cast("int"), F.lit(0))
     idx = F.sequence(F.lit(0), F.lit(HOURS - 1))
-    off_hour = F.zip_with(idx, prof, lambda h, p: F.when(total >= cfg.min_baseline_events, p / total < cfg.rare_hour_share)
-                          .otherwise((h < start) | (h >= end)))
+    def outside_working_hours(h: Column) -> Column:
+        local = F.pmod(h + utc_offset, F.lit(HOURS))
+        return (local < start) | (local >= end)
+    off_hour = F.zip_with(idx, prof, lambda h, p: outside_working_hours(h) & (
+        (total < cfg.min_baseline_events) | (p / total < cfg.rare_hour_share)))
 
     def in_off_hours(per_hour: Column) -> Column:
         """The sum of a 24-hour histogram over the identity's off-hours."""

@@ -83,37 +83,77 @@ def test_privilege_and_token_features(spark, tiny_lake):
 
 def test_off_hours_against_own_profile(spark, tiny_lake):
     b = features(spark, tiny_lake.root, O.N3, "bob@example.com")
-    # Before the profile holds 20 events, 00:40 UTC is outside the configured working hours.
+    # His baseline's last sign-in is in London; before his profile holds 20 events, 00:40 there is off-hours.
     assert b["off_hours_events"] == 1
     assert b["off_hours_share"] == pytest.approx(1 / 4)  # 00:40 sign-in out of 4 events
     assert features(spark, tiny_lake.root, O.NIGHTS[3], "bob@example.com")["off_hours_events"] == 0
 
 
-def test_off_hours_read_rows_weigh_volume_not_events(spark, tiny_lake):
-    """One 2-million-row query at 00:45 is one event among bob's four, but nearly all of his rows:
-    `off_hours_read_rows` counts rows in his off-hours (the same hours as `off_hours_events`)."""
+def _night3_features(spark, lake, auth=(), store=(), baseline=lambda b: b):
+    """Night 3's identity features computed in memory from the tiny lake's inputs, with extra
+    authentication and datastore rows and an edited baseline: {email: row}."""
     from features import build as FB
     from features import identity as ID
     from jobs.silver.build import Night
     from jobs.silver.config import load as load_silver
 
     cfg = load_features()
+    x = FB.inputs(Night(spark, lake, O.N3, load_silver()))
+    auth_df = x.auth.unionByName(spark.createDataFrame(list(auth), O.AUTH)) if auth else x.auth
+    store_df = x.store.unionByName(spark.createDataFrame(list(store), O.STORE)) if store else x.store
+    base = baseline(x.baseline_prev)
+    events = ID.activity_events(auth_df, x.api, store_df, x.resources, x.threat, cfg)
+    daily = ID.daily_activity(events, auth_df, x.api, store_df, x.devices, ())
+    feats = ID.identity_features(O.N3, x.identities, daily, ID.travel(auth_df, base, cfg), base,
+                                 ID.peer_resource_share(base, x.identities), True, cfg)
+    return {r["email"]: r for r in feats.collect()}
+
+
+def test_off_hours_read_rows_weigh_volume_not_events(spark, tiny_lake):
+    """One 2-million-row query at 00:45 is one event among bob's four, but nearly all of his rows:
+    `off_hours_read_rows` counts rows in his off-hours (the same hours as `off_hours_events`)."""
     assert features(spark, tiny_lake.root, O.N3, "bob@example.com")["off_hours_read_rows"] == 0  # his reads are at 10:00 and 11:00
-    x = FB.inputs(Night(spark, tiny_lake.root, O.N3, load_silver()))
-    bulk = spark.createDataFrame([(O.uid("bob@example.com"), O.at(O.N3, 0, 45), "dev-b", "res-payroll", "10.0.0.6", "Query", "Success",
-                                   2_000_000, 90_000_000, "ds-bob-night-bulk", O.N3, O.N3)], O.STORE)
-    store = x.store.unionByName(bulk)
-    events = ID.activity_events(x.auth, x.api, store, x.resources, x.threat, cfg)
-    daily = ID.daily_activity(events, x.auth, x.api, store, x.devices, ())
-    feats = ID.identity_features(O.N3, x.identities, daily, ID.travel(x.auth, x.baseline_prev, cfg), x.baseline_prev,
-                                 ID.peer_resource_share(x.baseline_prev, x.identities), True, cfg)
-    got = {r["email"]: r for r in feats.collect()}
+    bulk = (O.uid("bob@example.com"), O.at(O.N3, 0, 45), "dev-b", "res-payroll", "10.0.0.6", "Query", "Success",
+            2_000_000, 90_000_000, "ds-bob-night-bulk", O.N3, O.N3)
+    got = _night3_features(spark, tiny_lake.root, store=[bulk])
     b = got["bob@example.com"]
     assert b["read_rows"] == 2_000_000 + 1000 + 10
     assert b["off_hours_read_rows"] == 2_000_000
     assert b["off_hours_events"] == 2 and b["off_hours_share"] == pytest.approx(2 / 5)  # by events, well under half
     assert got["alice@example.com"]["off_hours_read_rows"] == 0 and got["alice@example.com"]["read_rows"] > 2_000_000
     assert got["carol@example.com"]["off_hours_read_rows"] == 0  # idle tonight
+
+
+def test_off_hours_are_read_in_the_identitys_own_time_zone_and_spare_the_hours_it_routinely_works(spark, tiny_lake):
+    """Carol is new to sign-ins (no longitude in her baseline); tonight she signs in from New York.
+    Her working hours are New York's: 21:00 UTC (16:00 there) is a working hour and 08:30 UTC
+    (03:30 there) is not, so of her 500k-row read at 08:40 and 10-row read at 21:10 only the first
+    is off-hours. A fixed UTC window said the opposite. Bob (London, from his baseline) routinely
+    works at 02:00: his own profile says so, so 02:10 is not off-hours; 14:30 is a working hour
+    his profile has never seen, and that is not off-hours either. 00:40 still is."""
+    c, b = O.uid("carol@example.com"), O.uid("bob@example.com")
+    ny = O.NEW_YORK
+    auth = [O._auth("carol@example.com", O.at(O.N3, 21), ny, "dev-c", ip="64.233.160.20"),
+            O._auth("carol@example.com", O.at(O.N3, 8, 30), ny, "dev-c", ip="64.233.160.20"),
+            O._auth("bob@example.com", O.at(O.N3, 2, 10), O.LONDON, "dev-b"),
+            O._auth("bob@example.com", O.at(O.N3, 14, 30), O.LONDON, "dev-b")]
+    store = [(c, O.at(O.N3, 8, 40), "dev-c", "res-bi", "10.0.0.7", "Query", "Success", 500_000, 9_000_000, "ds-carol-0840", O.N3, O.N3),
+             (c, O.at(O.N3, 21, 10), "dev-c", "res-bi", "10.0.0.7", "Query", "Success", 10, 900, "ds-carol-2110", O.N3, O.N3)]
+    night_owl = [30.0 if h == 2 else 0.0 for h in range(24)]  # 30 weighted events, all at 02:00 UTC
+
+    def edit(base):
+        return (base.withColumn("last_signin_lon", F.when(F.col("user_uid") == c, F.lit(None)).otherwise(F.col("last_signin_lon")))
+                .withColumn("hour_weights", F.when(F.col("user_uid") == b, F.array(*[F.lit(x) for x in night_owl]))
+                            .otherwise(F.col("hour_weights"))))
+
+    got = _night3_features(spark, tiny_lake.root, auth=auth, store=store, baseline=edit)
+    carol, bob = got["carol@example.com"], got["bob@example.com"]
+    assert carol["events_total"] == 4
+    assert carol["off_hours_events"] == 2  # the 08:30 sign-in and the 08:40 read
+    assert carol["off_hours_read_rows"] == 500_000
+    # bob: 00:40 sign-in (off-hours), 02:10 (his routine), 09:00, 11:00 payroll read, 14:30 and 10:00 query
+    assert bob["events_total"] == 6
+    assert bob["off_hours_events"] == 1
 
 
 def test_device_features_posture_and_users(spark, tiny_lake):
