@@ -188,3 +188,17 @@ def test_baseline_rolled_forward_equals_recomputation_from_history(spark, tiny_l
     assert b["ew_export_bytes"] == pytest.approx(expected)
     assert b["active_days"] == 5 and sorted(b["known_devices"]) == ["dev-a", "dev-x"]
     assert b["last_activity_date"] == O.NIGHTS[4]
+
+
+def test_a_feature_config_with_the_retired_utc_working_hours_is_refused_with_its_replacement(tmp_path):
+    """`default_working_hours_utc` meant UTC; its replacement means each identity's own time zone.
+    A config still naming the old key is refused, not silently read with the default hours."""
+    from features.config import ConfigError
+
+    cfg = tmp_path / "features.yaml"
+    cfg.write_text('version: "x"\noff_hours:\n  default_working_hours_utc: [6, 20]\n')
+    with pytest.raises(ConfigError, match="working_hours_local"):
+        load_features(cfg)
+    cfg.write_text('version: "x"\noff_hours:\n  working_hours_local: [7, 19]\n')
+    assert load_features(cfg).working_hours_local == (7, 19)
+    assert load_features().working_hours_local == (6, 20)
