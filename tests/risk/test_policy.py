@@ -26,7 +26,7 @@ def severities(spark, factor: str, rows: list[tuple], ddl: str) -> dict[str, tup
 def test_shipped_policy_is_valid_and_versioned_by_content():
     p = load()
     version, digest = p.version.split("+")
-    assert version == "2026.11.8" and len(digest) == 12
+    assert version == "2026.11.9" and len(digest) == 12
     assert parse(CURRENT.read_text() + "\n# a comment changes the hash\n", CURRENT).version != p.version
     assert p.ladder["step_up"] < p.ladder["deny"] and p.weights["known_bad_ip"] > 0
 

@@ -291,29 +291,40 @@ def test_evidence_of_compromise_outranks_a_new_devices_posture_in_the_nightly_ra
     an account taken over and escalated (consent or MFA enrolment, then its token, then a privilege
     escalation), ranks above a new personal device with no MDM record and no EDR sensor: the posture
     gap is what the ladder handles (a managed device is required), the compromise is what an analyst
-    opens tonight. The escalated takeover weighs as much as activity after termination."""
+    opens tonight. The escalated takeover weighs as much as activity after termination. So does
+    privileged access few peers hold, used tonight: it outranks the posture gap even with the
+    behaviour model's full unease on top."""
     n, _, inforce = risk
     p = inforce.policy
     feats = n.silver(IDENTITY_FEATURES_DAILY)
     base = feats.where(F.col("email") == "dave@example.com")
-    who = ["byod", "bad_ip", "takeover", "leaver"]
+    who = ["byod", "byod_uneasy", "bad_ip", "takeover", "leaver", "insider", "insider_rare"]
     rows = base.crossJoin(spark.createDataFrame([(w,) for w in who], "who string")).withColumn("user_uid", F.col("who"))
     w = F.col("who")
     rows = (rows.withColumn("baseline_days", F.lit(5))
-            .withColumn("new_devices", F.when(w == "byod", 1).otherwise(0))
-            .withColumn("new_device_uids", F.when(w == "byod", F.array(F.lit("byod-1"))).otherwise(F.array().cast("array<string>")))
-            .withColumn("unmanaged_devices_used", F.when(w == "byod", 1).otherwise(0))
+            .withColumn("new_devices", F.when(w.startswith("byod"), 1).otherwise(0))
+            .withColumn("new_device_uids", F.when(w.startswith("byod"), F.array(F.lit("byod-1"))).otherwise(F.array().cast("array<string>")))
+            .withColumn("unmanaged_devices_used", F.when(w.startswith("byod"), 1).otherwise(0))
+            .withColumn("rare_resources", F.when(w == "insider_rare", 1).otherwise(0))
             .withColumn("threat_intel_hits", F.when(w == "bad_ip", F.lit(1)).otherwise(0).cast("long"))
             .withColumn("threat_intel_indicators", F.when(w == "bad_ip", F.array(F.lit("indicator--tor"))).otherwise(F.array().cast("array<string>")))
             .withColumn("active_after_termination", w == "leaver").withColumn("days_after_termination", F.when(w == "leaver", 2)))
     # dave's own night is quiet: no device posture, no model signal, so only the factors set above count
-    posture = spark.createDataFrame([("byod-1", "Windows", False, False, False, True, ["byod"])],
+    posture = spark.createDataFrame([("byod-1", "Windows", False, False, False, True, ["byod", "byod_uneasy"])],
                                     "device_uid string, os string, managed boolean, edr_healthy boolean, ghost boolean, "
                                     "new_device boolean, users array<string>").withColumn("hostname", F.lit("BYOD-1"))
     chain = "consent_or_mfa_enrollment_then_token_then_escalation"
     seqs = spark.createDataFrame([("takeover", [(chain, float(next(q.weight for q in p.sequences if q.name == chain)), 1.0, "chain",
                                                  [("account_change", "c1")])])], f"user_uid string, _sequences {S.SEQ_DDL}")
-    signals = S.identity_signals(rows.drop("who"), posture, None, None, seqs)
+    # the insiders used tonight a privileged entitlement 5% of their peers hold (a full peer-outlier
+    # score); the uneasy BYOD night is at the behaviour model's 100th percentile
+    ent = [("group:aws-prod-admin", True, 0.05, 1, 3.0, 6.0, n.night)]
+    peers = spark.createDataFrame([(n.night, u, 6.0 if u.startswith("insider") else 0.0, "peers-v1", ent if u.startswith("insider") else [])
+                                   for u in who], f"date date, user_uid string, outlier_score double, model_version string, "
+                                                  f"outlier_entitlements {S.OUTLIER_ENTS}")
+    behaviour = spark.createDataFrame([(u, 100.0 if u == "byod_uneasy" else 50.0, "behaviour-v1") for u in who],
+                                      "user_uid string, percentile double, model_version string")
+    signals = S.identity_signals(rows.drop("who"), posture, peers, behaviour, seqs)
     got = {r["user_uid"]: r for r in S.identity_day(n.night, signals, p).collect()}
     score = {k: got[k]["score"] for k in who}
     names = {k: {f["name"] for f in got[k]["factors"]} for k in who}
@@ -321,3 +332,9 @@ def test_evidence_of_compromise_outranks_a_new_devices_posture_in_the_nightly_ra
     assert names["bad_ip"] == {"known_bad_ip"} and names["leaver"] == {"activity_after_termination"}
     assert score["bad_ip"] > score["byod"] and score["takeover"] >= score["leaver"] > score["bad_ip"]
     assert got["byod"]["decision"] == "read_only" and got["bad_ip"]["decision"] == "managed_device_required"
+    # Privileged access few peers hold, used: misuse evidence, above a posture gap even with the
+    # behaviour model's full unease on top (50 + 15), and at least as high as a known-bad source.
+    assert score["byod_uneasy"] == 65.0 and names["byod_uneasy"] == names["byod"] | {"behaviour_anomaly"}
+    assert names["insider"] == {"outlier_entitlement_used", "peer_outlier_entitlement"}
+    assert score["insider"] >= score["bad_ip"] > score["byod"]
+    assert names["insider_rare"] == names["insider"] | {"rare_resource"} and score["insider_rare"] > score["byod_uneasy"]
