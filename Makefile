@@ -5,6 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
 DEMO_DIR ?= demo
+DEMO_ARGS ?=
 
 .PHONY: setup jars browser demo test lint bench clean dev
 
@@ -28,7 +29,7 @@ browser:  ## Debian's Chromium, for the report's rendering test (headless, no ne
 	  else echo "note: install Chromium (e.g. 'sudo apt-get install chromium') to run the report's browser test"; fi; }
 
 demo: setup  ## generate the demo enterprise and run every night of it through Dagster
-	$(BIN)/ztlake demo --out $(DEMO_DIR)
+	$(BIN)/ztlake demo --out $(DEMO_DIR) $(DEMO_ARGS)
 
 test: setup  ## the whole test suite (real Spark, Delta, Dagster, GE, MLflow)
 	$(BIN)/pytest -q --durations=25 tests

@@ -65,6 +65,11 @@ def main() -> None:
     m = labels.merge(ranked, on=["date", "email"], how="left")
     print(f"{total} identity-days over {ranked['date'].nunique()} nights; budget {args.budget:.1%}: per day "
           f"{sorted({max(1, math.ceil(args.budget * n)) for n in ranked['n']})} alert(s), pooled {k_pooled}")
+    per_night = labels[labels["kind"] == "attack"].groupby("date").size()
+    cap = ranked.groupby("date")["n"].first().map(lambda n: max(1, math.ceil(args.budget * n)))
+    crowded = [f"{d} ({int(k)} attacks, {int(cap.get(d, 1))} slots)" for d, k in per_night.items() if k > cap.get(d, 1)]
+    if crowded:
+        print(f"nights with more attacks than their budget holds (no ranking catches them all): {', '.join(crowded)}")
     print(f"{'scenario':36} {'kind':17} {'date':10} {'score':>6} {'rank/day':>9} {'1%/day':>6} {'1% pooled':>9}  "
           f"{'new case':>9}  {'strictest decision':24} top factors")
     caught_day, caught_pooled, caught_case, denied, above, shared = set(), set(), set(), [], [], []

@@ -61,10 +61,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from ztlake.demo import run_demo
+    from ztlake.generator.scenarios import nights_to_fit_budget
 
-    return run_demo(
-        out=Path(args.out), identities=args.identities, days=args.days, start=args.start, seed=args.seed, echo=print
-    )
+    days = args.days if args.days is not None else nights_to_fit_budget(args.identities)
+    return run_demo(out=Path(args.out), identities=args.identities, days=days, start=args.start, seed=args.seed, echo=print)
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
@@ -178,10 +178,16 @@ def cmd_policy_promote(args: argparse.Namespace) -> int:
     return 0
 
 
-def _org_arguments(parser: argparse.ArgumentParser, days: int, start: dt.date | None) -> None:
-    """The size and shape of a generated organization (`demo` and `generate`)."""
+def _org_arguments(parser: argparse.ArgumentParser, days: int | None, start: dt.date | None) -> None:
+    """The size and shape of a generated organization (`demo` and `generate`). `days=None`: as many
+    nights as spread the twelve attacks within a 1% alert budget (9 for 200 identities)."""
     parser.add_argument("--identities", type=int, default=200, help="people in the organization (at least 40)")
-    parser.add_argument("--days", type=int, default=days, help=f"nights to generate (default {days})")
+    if days is None:
+        parser.add_argument("--days", type=int, help="nights to generate (default: the fewest that put no more attacks "
+                            "on a night than a 1%% alert budget holds: 3 nights of baseline, then the twelve scenarios "
+                            "at 1%% of the identities a night; 9 for 200 identities)")
+    else:
+        parser.add_argument("--days", type=int, default=days, help=f"nights to generate (default {days})")
     if start is None:
         parser.add_argument("--start", type=_date, required=True, help="first day (YYYY-MM-DD)")
     else:
@@ -221,7 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
         "was produced and how to open the Dagster and MLflow UIs.",
     )
     demo.add_argument("--out", default="demo", help="demo folder (landing/, lake/, dagster_home/)")
-    _org_arguments(demo, days=5, start=dt.date(2026, 11, 1))
+    _org_arguments(demo, days=None, start=dt.date(2026, 11, 1))
     demo.set_defaults(func=cmd_demo)
 
     gen = sub.add_parser(

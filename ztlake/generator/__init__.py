@@ -25,7 +25,14 @@ from ztlake.generator.org import (
     rng,
     stable_id,
 )
-from ztlake.generator.scenarios import SCENARIOS, Plan, plan_scenarios
+from ztlake.generator.scenarios import (
+    ALERT_BUDGET,
+    SCENARIOS,
+    Plan,
+    alerts_per_night,
+    nights_to_fit_budget,
+    plan_scenarios,
+)
 
 
 @dataclass
@@ -37,12 +44,26 @@ class GenerationSummary:
     records: dict[str, int] = field(default_factory=dict)
     malformed: int = 0
     labels: int = 0
+    attacks_per_night: dict[str, int] = field(default_factory=dict)  # landing night -> labelled attacks on it
+
+    def crowded_nights(self) -> dict[str, int]:
+        """Nights holding more attacks than a 1% alert budget can: no ranking catches them all."""
+        cap = alerts_per_night(self.identities)
+        return {night: n for night, n in sorted(self.attacks_per_night.items()) if n > cap}
 
     def __str__(self) -> str:
         total = sum(self.records.values())
         per = ", ".join(f"{k}={v}" for k, v in sorted(self.records.items()))
-        return (f"generated {total} records in {self.files} files under {self.out} ({self.identities} identities x "
+        text = (f"generated {total} records in {self.files} files under {self.out} ({self.identities} identities x "
                 f"{self.days} days; {self.malformed} deliberately malformed; {self.labels} labelled scenarios): {per}")
+        crowded = self.crowded_nights()
+        if crowded:
+            nights = ", ".join(f"{n} on {night}" for night, n in crowded.items())
+            text += (f"\nnote: a {ALERT_BUDGET:.0%} alert budget of {self.identities} identities holds "
+                     f"{alerts_per_night(self.identities)} alert(s) a night, but the attacks fall {nights}: no ranking "
+                     f"can catch every scenario on its night. --days {nights_to_fit_budget(self.identities)} "
+                     f"spreads them to fit.")
+        return text
 
 
 class Writer:
@@ -171,6 +192,9 @@ def generate(out: Path, identities: int, days: int, start: dt.date, seed: int = 
             summary.records[source] = summary.records.get(source, 0) + w.count
         summary.files += len(list((out).glob(f"*/{day.day.isoformat()}/*")))
     summary.labels = len(found)
+    for label in found:
+        if label["kind"] == "attack":
+            summary.attacks_per_night[label["night"]] = summary.attacks_per_night.get(label["night"], 0) + 1
     if labels is not None:
         labels.parent.mkdir(parents=True, exist_ok=True)
         with labels.open("w") as fh:

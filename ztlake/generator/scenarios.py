@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -39,6 +40,22 @@ SCENARIO_NAMES = (
     "dormant_account_active", "iam_enumeration", "peer_outlier_entitlement", "ghost_device",
     "threat_intel_ip_signin", "leaver_still_active", "long_lived_key_new_location", "off_hours_mass_download",
 )
+# Scenarios start on the fourth night (index 3): three nights of routine first, so baselines and the
+# first models exist before anything is judged against them.
+FIRST_SCENARIO_NIGHT = 3
+# The alert budget the scenarios are judged at (issue 6): 1% of a night's identity-days, at least one.
+ALERT_BUDGET = 0.01
+
+
+def alerts_per_night(identities: int, budget: float = ALERT_BUDGET) -> int:
+    """How many alerts a night's budget holds (benchmarks/decision_catch.py reads it the same way)."""
+    return max(1, math.ceil(budget * identities))
+
+
+def nights_to_fit_budget(identities: int, budget: float = ALERT_BUDGET) -> int:
+    """The fewest nights that spread the twelve attacks so no night holds more than its budget:
+    200 identities (2 alerts a night) need 3 + 6 = 9; 1,000 (10 a night) need 3 + 2 = 5."""
+    return FIRST_SCENARIO_NIGHT + math.ceil(len(SCENARIO_NAMES) / alerts_per_night(identities, budget))
 # Who plays each scenario: (attack actor's department, title or None), (look-alike's).
 CASTING: dict[str, tuple[tuple[str, str | None], tuple[str, str | None]]] = {
     "unmanaged_device_export": (("Finance", None), ("Finance", None)),
@@ -142,9 +159,9 @@ def plan_scenarios(seed: int, n: int, days: int) -> Plan:
                 return i
         raise ValueError(f"the org is too small to cast a {dept} {title or ''} actor")
 
-    span = max(1, days - 3)
+    span = max(1, days - FIRST_SCENARIO_NIGHT)
     for k, name in enumerate(SCENARIO_NAMES):
-        plan.day_of[name] = min(days - 1, 3 + k % span) if days > 3 else days - 1
+        plan.day_of[name] = min(days - 1, FIRST_SCENARIO_NIGHT + k % span) if days > FIRST_SCENARIO_NIGHT else days - 1
         (ad, at), (bd, bt) = CASTING[name]
         plan.actors[name] = (cast(ad, at, 2 * k + 1), cast(bd, bt, 2 * k + 2))
     d = plan.day_of
