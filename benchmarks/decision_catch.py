@@ -61,7 +61,11 @@ def main() -> None:
     new = ranked[~ranked["open_case"]]
     ranked["new_rank"] = [None if o else int(((new["date"] == d) & (new["score"] >= sc)).sum())
                           for o, d, sc in zip(ranked["open_case"], ranked["date"], ranked["score"], strict=True)]
-    labels = label_days(args.labels)
+    every_label = label_days(args.labels)
+    # Incidental labels (an attack pattern nobody planted, such as a leaver still working while
+    # deprovisioning lags) are no scenario: they are shown with the night's other top rows, tagged.
+    incidental = {(x.date, x.email) for x in every_label[every_label["kind"] == "incidental"].itertuples()}
+    labels = every_label[every_label["kind"] != "incidental"]
     m = labels.merge(ranked, on=["date", "email"], how="left")
     print(f"{total} identity-days over {ranked['date'].nunique()} nights; budget {args.budget:.1%}: per day "
           f"{sorted({max(1, math.ceil(args.budget * n)) for n in ranked['n']})} alert(s), pooled {k_pooled}")
@@ -108,12 +112,14 @@ def main() -> None:
         print(f"look-alikes on an attacked identity-day (not judged): {sorted(shared)}")
     if args.noise:
         labelled = {(x.date, x.email) for x in labels.itertuples()}
-        print(f"\nper night, the {args.noise} highest unlabelled identity-days:")
+        print(f"\nper night, the {args.noise} highest identity-days of no planted episode ([incidental]: labelled so, "
+              "an alert on it is right; [open]: its incident is open, so it takes no new-case slot):")
         for date, g in ranked.sort_values(["date", "rank"]).groupby("date"):
             rows = [x for x in g.itertuples() if (x.date, x.email) not in labelled][:args.noise]
             for x in rows:
                 factors = ", ".join(f"{f['name']}={f['contribution']:.0f}" for f in (list(x.factors) if x.factors is not None else []))
-                print(f"  {date!s:10} {int(x.rank):>4} {x.score:6.1f} {x.email:34} {factors}")
+                tags = ("[incidental] " if (x.date, x.email) in incidental else "") + ("[open] " if x.open_case else "")
+                print(f"  {date!s:10} {int(x.rank):>4} {x.score:6.1f} {x.email:34} {tags}{factors}")
 
 
 if __name__ == "__main__":

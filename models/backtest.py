@@ -5,6 +5,10 @@ analyst's labels in the same format) starts for that identity on that day. At ea
 share of the held-out identity-days, e.g. the top 1%), recall is the share of positives inside the
 budget and precision the share of the budget that is positive; PR-AUC is the average precision over
 the whole ranking. Benign look-alikes are reported separately: they should stay outside the budget.
+
+An `incidental` label marks an attack pattern nobody planted (the generator labels a leaver still
+working while deprovisioning lags). An alert on it is correct, so it counts towards precision and is
+left out of PR-AUC (neither positive nor negative); it is not a scenario, so recall ignores it.
 """
 
 from __future__ import annotations
@@ -78,15 +82,17 @@ def evaluate(scored: pd.DataFrame, labels: pd.DataFrame, budgets: tuple[float, .
     days = set(s["date"])
     lab = labels[labels["date"].isin(days)]
     attacks = lab[lab["kind"] == "attack"]
-    benign = lab[lab["kind"] != "attack"]
+    benign = lab[lab["kind"] == "benign_lookalike"]
     key = list(zip(s["date"], s["email"], strict=False))
     pos = set(zip(attacks["date"], attacks["email"], strict=False))
+    incidental = set(zip(lab[lab["kind"] == "incidental"]["date"], lab[lab["kind"] == "incidental"]["email"], strict=False)) - pos
     y = [1 if k in pos else 0 for k in key]
     r = Result(len(s), int(sum(y)))
     if not r.measured:
         r.note = "not measured: no labelled attack identity-days in the held-out days"
         return r
-    r.metrics["pr_auc"] = float(average_precision_score(y, s["score"].astype(float)))
+    ranked = [(yy, sc) for k, yy, sc in zip(key, y, s["score"].astype(float), strict=True) if k not in incidental]
+    r.metrics["pr_auc"] = float(average_precision_score([yy for yy, _ in ranked], [sc for _, sc in ranked]))
     updating = set() if open_cases is None else {
         kk for kk, sc in zip(key, s["score"], strict=True) if kk[1] in open_cases and float(sc) >= case_min_score}
     queue = key if open_cases is None else [kk for kk in key if kk[1] not in open_cases]
@@ -96,7 +102,7 @@ def evaluate(scored: pd.DataFrame, labels: pd.DataFrame, budgets: tuple[float, .
         top = alerts | updating
         hits = sum(1 for p in pos if p in top)
         r.metrics[metric_key("recall", b)] = hits / len(pos)
-        r.metrics[metric_key("precision", b)] = sum(1 for p in pos if p in alerts) / k
+        r.metrics[metric_key("precision", b)] = sum(1 for a in alerts if a in pos or a in incidental) / k
         r.caught[b] = sorted({a.scenario for a in attacks.itertuples() if (a.date, a.email) in top})
         r.missed[b] = sorted({a.scenario for a in attacks.itertuples() if (a.date, a.email) not in top})
         r.lookalikes_alerted[b] = sorted({x.scenario for x in benign.itertuples() if (x.date, x.email) in top})

@@ -165,7 +165,7 @@ def backtest_night(n: Night, risk: DataFrame, labels: pd.DataFrame, budgets: tup
               .distinct().collect()}
     result = BT.evaluate(days, labels, budgets)
     new_cases = BT.evaluate(days, labels, budgets, open_case_emails(n, p.incident_window_days), p.incident_min_score)
-    benign = labels[(labels["kind"] != "attack") & (labels["date"] == n.night)]
+    benign = labels[(labels["kind"] == "benign_lookalike") & (labels["date"] == n.night)]
     if len(benign):
         result.false_deny_rate = new_cases.false_deny_rate = \
             sum(1 for b in benign.itertuples() if (b.date, b.email) in denied) / len(benign)

@@ -16,3 +16,28 @@ def test_an_evening_west_of_utc_is_labelled_on_its_landing_night_not_its_utc_dat
     )) + "\n")
     got = {r.email: r.date for r in label_days(path).itertuples()}
     assert got == {"kai@example.com": dt.date(2026, 11, 4), "old@example.com": dt.date(2026, 11, 5)}
+
+
+def test_an_alert_on_an_incidental_leaver_is_right_but_no_scenario_caught():
+    """A leaver still working while deprovisioning lags is labelled `incidental`: an alert on it counts
+    towards precision, recall is over the planted attacks only, and PR-AUC leaves it out."""
+    import pandas as pd
+
+    from models.backtest import evaluate
+
+    night = dt.date(2026, 11, 6)
+    scored = pd.DataFrame({"date": [night] * 100, "email": [f"u{i}@example.com" for i in range(100)],
+                           "score": [95.0, 80.0, 60.0] + [10.0 - i * 0.05 for i in range(97)]})
+    labels = pd.DataFrame([("u0@example.com", night, "leaver_still_active", "incidental"),
+                           ("u1@example.com", night, "mfa_fatigue", "attack"),
+                           ("u2@example.com", night, "iam_enumeration", "attack"),
+                           ("u3@example.com", night, "iam_enumeration", "benign_lookalike")],
+                          columns=["email", "date", "scenario", "kind"])
+    r = evaluate(scored, labels, (0.02,))
+    assert r.positives == 2
+    assert r.metrics["recall_at_2pct"] == 0.5 and r.caught[0.02] == ["mfa_fatigue"]  # 2 slots: the leaver, then mfa
+    assert r.metrics["precision_at_2pct"] == 1.0  # both alerts are right
+    assert r.metrics["pr_auc"] == 1.0  # without the leaver, the two attacks rank first
+    assert r.lookalikes_alerted[0.02] == []
+    as_noise = evaluate(scored, labels.assign(kind=labels["kind"].replace("incidental", "benign_lookalike")), (0.02,))
+    assert as_noise.metrics["precision_at_2pct"] == 0.5 and as_noise.metrics["pr_auc"] < 1.0

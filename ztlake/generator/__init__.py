@@ -27,12 +27,14 @@ from ztlake.generator.org import (
 )
 from ztlake.generator.scenarios import (
     ALERT_BUDGET,
+    INCIDENTAL,
     SCENARIOS,
     Plan,
     alerts_per_night,
     nights_to_fit_budget,
     plan_scenarios,
 )
+from ztlake.generator.scenarios import label as episode
 
 
 @dataclass
@@ -44,6 +46,7 @@ class GenerationSummary:
     records: dict[str, int] = field(default_factory=dict)
     malformed: int = 0
     labels: int = 0
+    incidental: int = 0  # labelled after the fact: attack patterns the routine org produced unplanned
     attacks_per_night: dict[str, int] = field(default_factory=dict)  # landing night -> labelled attacks on it
 
     def crowded_nights(self) -> dict[str, int]:
@@ -55,7 +58,8 @@ class GenerationSummary:
         total = sum(self.records.values())
         per = ", ".join(f"{k}={v}" for k, v in sorted(self.records.items()))
         text = (f"generated {total} records in {self.files} files under {self.out} ({self.identities} identities x "
-                f"{self.days} days; {self.malformed} deliberately malformed; {self.labels} labelled scenarios): {per}")
+                f"{self.days} days; {self.malformed} deliberately malformed; {self.labels} labelled scenarios"
+                f"{f', {self.incidental} incidental' if self.incidental else ''}): {per}")
         crowded = self.crowded_nights()
         if crowded:
             nights = ", ".join(f"{n} on {night}" for night, n in crowded.items())
@@ -114,6 +118,7 @@ class Day:
                         if not name.endswith((".json", ".csv"))}
         self.out = out
         self.win_record = 1000 * (index + 1)
+        self.trace: list[str] | None = None  # when a list, every emitted event id is appended to it
 
     def emit(self, source: str, obj: dict) -> str:
         """Write one record; return its bronze `_event_id`."""
@@ -121,7 +126,10 @@ class Day:
         if source == "okta" and obj["eventType"] == "user.session.start" and obj["outcome"]["result"] == "SUCCESS":
             who = obj["actor"]["id"]
             self.logins[who] = max(self.logins.get(who, ""), obj["published"])
-        return event_id(source, obj, text, self.day)
+        eid = event_id(source, obj, text, self.day)
+        if self.trace is not None:
+            self.trace.append(eid)
+        return eid
 
     def document(self, source: str, doc: dict | str) -> None:
         name, _ = FILES[source]
@@ -167,7 +175,10 @@ def generate(out: Path, identities: int, days: int, start: dt.date, seed: int = 
         for i in range(identities):
             p = plan.person(i)
             if p.idp_active_on(d) and not plan.quiet(i, d):
-                daily_behaviour(seed, p, day)
+                if p.active_on(d):
+                    daily_behaviour(seed, p, day)
+                else:
+                    found += after_termination(seed, p, day)
             lifecycle(seed, p, day)
         services(seed, day)
         snapshots(seed, identities, plan, day)
@@ -191,7 +202,8 @@ def generate(out: Path, identities: int, days: int, start: dt.date, seed: int = 
             w.close()
             summary.records[source] = summary.records.get(source, 0) + w.count
         summary.files += len(list((out).glob(f"*/{day.day.isoformat()}/*")))
-    summary.labels = len(found)
+    summary.labels = sum(1 for label in found if label["kind"] != INCIDENTAL)
+    summary.incidental = len(found) - summary.labels
     for label in found:
         if label["kind"] == "attack":
             summary.attacks_per_night[label["night"]] = summary.attacks_per_night.get(label["night"], 0) + 1
@@ -201,6 +213,25 @@ def generate(out: Path, identities: int, days: int, start: dt.date, seed: int = 
             for label in sorted(found, key=lambda x: (x["start"], x["scenario"], x["kind"])):
                 fh.write(json.dumps(label, sort_keys=False) + "\n")
     return summary
+
+
+def after_termination(seed: int, p: Person, day: Day) -> list[dict]:
+    """A leaver whose account is not yet deprovisioned goes on working as before. Nobody planted it,
+    but it is `leaver_still_active` all the same, so it is labelled `incidental`: alerting on it is
+    right (backtests do not count it a false positive), and it is no scenario to catch. The events,
+    and every other byte the generator writes, are the same as without the label."""
+    day.trace = []
+    try:
+        daily_behaviour(seed, p, day)
+        ids = day.trace
+    finally:
+        day.trace = None
+    if not ids:
+        return []  # a day off or a weekend: nothing happened
+    night = dt.datetime.combine(day.day, dt.time(), dt.UTC)
+    out = episode("leaver_still_active", INCIDENTAL, p.email, p.devices[0].hostname, night, night + dt.timedelta(days=1), ids)
+    out["night"] = day.day.isoformat()
+    return [out]
 
 
 def soc_case(seed: int, label: dict) -> list[dict]:
