@@ -10,8 +10,10 @@ held to more than step-up.
 A second reading counts new cases only: an identity-day whose identity already has an open incident
 (a row of either grain scoring the policy's `incidents.min_score` on one of the previous
 `incidents.window_days` nights) updates that case rather than raising a new alert, so it takes no
-slot of the night's budget; such an attack counts as caught when it scores min_score itself. The
-strict reading (every identity-day takes a slot) is the target; this one shows what a SOC triages.
+slot of the night's budget; such an attack counts as caught when it scores min_score itself. This
+is the reading issue 6's budget is judged on: an alert is a case, and a case is updated, not raised
+again, on later nights. The strict reading (every identity-day takes a slot) is printed as well.
+Nights holding more attacks than their budget are named first: no ranking catches them all.
 
     .venv/bin/python benchmarks/decision_catch.py --lake demo/lake --labels demo/labels.jsonl
 """
