@@ -73,7 +73,7 @@ def main() -> None:
           f"{sorted({max(1, math.ceil(args.budget * n)) for n in ranked['n']})} alert(s), pooled {k_pooled}")
     per_night = labels[labels["kind"] == "attack"].groupby("date").size()
     cap = ranked.groupby("date")["n"].first().map(lambda n: max(1, math.ceil(args.budget * n)))
-    crowded = [f"{d} ({int(k)} attacks, {int(cap.get(d, 1))} slots)" for d, k in per_night.items() if k > cap.get(d, 1)]
+    crowded = [f"{d} ({int(k)} attacks, {int(cap[d])} slots)" for d, k in per_night.items() if d in cap and k > cap[d]]
     if crowded:
         print(f"nights with more attacks than their budget holds (no ranking catches them all): {', '.join(crowded)}")
     print(f"{'scenario':36} {'kind':17} {'date':10} {'score':>6} {'rank/day':>9} {'1%/day':>6} {'1% pooled':>9}  "
