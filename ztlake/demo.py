@@ -53,6 +53,8 @@ def summary(lake: Path, home: Path, landing: Path, last: dt.date) -> str:
         f"  model and policy backtests:    {lake / 'quality/backtest'}",
         f"  risk decisions and factors:    {lake / 'gold/risk_scores'}  (policy: policies/current.yaml; see docs/policy.md)",
         f"  incidents:                     {lake / 'gold/incidents'}",
+        f"  each scenario, caught or not:  .venv/bin/python benchmarks/decision_catch.py --lake {lake} "
+        f"--labels {lake.parent / 'labels.jsonl'}  (its rank on its night at a 1% alert budget; see docs/policy.md)",
         "",
         "For people (see docs/metrics.md):",
         f"  leadership report:             {report_path(str(lake), last.isoformat())}  (one per night under {lake / 'reports'})",
