@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import math
 
 from pyspark.sql import functions as F
 from pyspark.sql.window import Window
@@ -30,6 +29,7 @@ from pyspark.sql.window import Window
 from jobs.risk.policy import DECISIONS, load
 from models.backtest import label_days
 from ztlake import delta_io
+from ztlake.generator.scenarios import alerts_per_night
 from ztlake.spark import build_session
 from ztlake.tables import RISK_SCORES
 
@@ -51,7 +51,7 @@ def main() -> None:
     ranked = days.select("*", F.count("*").over(by_day).alias("rank"), F.count("*").over(Window.partitionBy("date")).alias("n"),
                          F.count("*").over(pooled).alias("pooled_rank")).join(worst, ["date", "email"], "left").toPandas()
     total = len(ranked)
-    k_pooled = max(1, math.ceil(args.budget * total))
+    k_pooled = alerts_per_night(total, args.budget)
     # Open cases: nights on which an identity had a row scoring at least the incident threshold.
     policy = load()
     alerting = risk.groupBy("date", F.lower("email").alias("email")).agg(F.max("score").alias("top")).where(
@@ -70,9 +70,9 @@ def main() -> None:
     labels = every_label[every_label["kind"] != "incidental"]
     m = labels.merge(ranked, on=["date", "email"], how="left")
     print(f"{total} identity-days over {ranked['date'].nunique()} nights; budget {args.budget:.1%}: per day "
-          f"{sorted({max(1, math.ceil(args.budget * n)) for n in ranked['n']})} alert(s), pooled {k_pooled}")
+          f"{sorted({alerts_per_night(n, args.budget) for n in ranked['n']})} alert(s), pooled {k_pooled}")
     per_night = labels[labels["kind"] == "attack"].groupby("date").size()
-    cap = ranked.groupby("date")["n"].first().map(lambda n: max(1, math.ceil(args.budget * n)))
+    cap = ranked.groupby("date")["n"].first().map(lambda n: alerts_per_night(n, args.budget))
     crowded = [f"{d} ({int(k)} attacks, {int(cap[d])} slots)" for d, k in per_night.items() if d in cap and k > cap[d]]
     if crowded:
         print(f"nights with more attacks than their budget holds (no ranking catches them all): {', '.join(crowded)}")
@@ -84,10 +84,10 @@ def main() -> None:
         if r.n != r.n:  # not scored (NaN)
             print(f"{r.scenario:36} {r.kind:17} {r.date!s:10}  (no identity-day row)")
             continue
-        in_day = r.rank <= max(1, math.ceil(args.budget * r.n))
+        k_day = alerts_per_night(r.n, args.budget)
+        in_day = r.rank <= k_day
         in_pooled = r.pooled_rank <= k_pooled
         decision = DECISIONS[int(r.worst) - 1] if r.worst == r.worst and r.worst else "?"
-        k_day = max(1, math.ceil(args.budget * r.n))
         in_case = r.score >= policy.incident_min_score if r.open_case else r.new_rank <= k_day
         case = ("open " if r.open_case else f"{int(r.new_rank)} ") + ("yes" if in_case else "no")
         if r.kind == "attack":

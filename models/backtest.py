@@ -85,7 +85,8 @@ def evaluate(scored: pd.DataFrame, labels: pd.DataFrame, budgets: tuple[float, .
     benign = lab[lab["kind"] == "benign_lookalike"]
     key = list(zip(s["date"], s["email"], strict=False))
     pos = set(zip(attacks["date"], attacks["email"], strict=False))
-    incidental = set(zip(lab[lab["kind"] == "incidental"]["date"], lab[lab["kind"] == "incidental"]["email"], strict=False)) - pos
+    unplanted = lab[lab["kind"] == "incidental"]
+    incidental = set(zip(unplanted["date"], unplanted["email"], strict=False)) - pos
     y = [1 if k in pos else 0 for k in key]
     r = Result(len(s), int(sum(y)))
     if not r.measured:

@@ -43,10 +43,10 @@ SCENARIO_NAMES = (
 # Scenarios start on the fourth night (index 3): three nights of routine first, so baselines and the
 # first models exist before anything is judged against them.
 FIRST_SCENARIO_NIGHT = 3
-# Label kinds. `attack` and `benign_lookalike` are planted episodes. `incidental` is an attack pattern
-# the routine org produced by itself (a leaver still working while deprovisioning lags): right to alert
-# on, never a scenario to catch.
-ATTACK, BENIGN_LOOKALIKE, INCIDENTAL = "attack", "benign_lookalike", "incidental"
+# The label kind, beside the planted `attack` and `benign_lookalike`, of an attack pattern the routine
+# org produced by itself (a leaver still working while deprovisioning lags): right to alert on, never
+# a scenario to catch.
+INCIDENTAL = "incidental"
 # The alert budget the scenarios are judged at (issue 6): 1% of a night's identity-days, at least one.
 ALERT_BUDGET = 0.01
 
