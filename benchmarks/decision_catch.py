@@ -5,7 +5,10 @@ its rank among that day's identity-days, counted pessimistically (every identity
 higher score ranks ahead), whether it falls inside an alert budget of 1% of that day's identity-days,
 and inside 1% of all the run's identity-days pooled, and the strictest decision the identity got
 that day at either grain. Then, for the benign look-alikes: how many were denied, and how many were
-held to more than step-up.
+held to more than step-up, judged by the rows of their own episode (the identity-day row and every
+request row whose evidence names one of the label's event ids: `models.backtest.lookalike_decisions`).
+A stricter decision that day on another request of the same person is shown beside it, and the
+count by the day's strictest row is printed too.
 
 A second reading counts new cases only: an identity-day whose identity already has an open incident
 (a row of either grain scoring the policy's `incidents.min_score` on one of the previous
@@ -26,8 +29,9 @@ import datetime as dt
 from pyspark.sql import functions as F
 from pyspark.sql.window import Window
 
+from jobs.risk.build import lookalike_rows
 from jobs.risk.policy import DECISIONS, load
-from models.backtest import label_days
+from models.backtest import label_days, lookalike_decisions
 from ztlake import delta_io
 from ztlake.generator.scenarios import alerts_per_night
 from ztlake.spark import build_session
@@ -69,6 +73,9 @@ def main() -> None:
     incidental = {(x.date, x.email) for x in every_label[every_label["kind"] == "incidental"].itertuples()}
     labels = every_label[every_label["kind"] != "incidental"]
     m = labels.merge(ranked, on=["date", "email"], how="left")
+    benign = labels[labels["kind"] == "benign_lookalike"]
+    judged = lookalike_decisions(benign, lookalike_rows(risk, set(benign["email"])), DECISIONS)
+    verdict = {(j.scenario, j.email, j.date): j for j in judged.itertuples()}
     print(f"{total} identity-days over {ranked['date'].nunique()} nights; budget {args.budget:.1%}: per day "
           f"{sorted({alerts_per_night(n, args.budget) for n in ranked['n']})} alert(s), pooled {k_pooled}")
     per_night = labels[labels["kind"] == "attack"].groupby("date").size()
@@ -79,6 +86,7 @@ def main() -> None:
     print(f"{'scenario':36} {'kind':17} {'date':10} {'score':>6} {'rank/day':>9} {'1%/day':>6} {'1% pooled':>9}  "
           f"{'new case':>9}  {'strictest decision':24} top factors")
     caught_day, caught_pooled, caught_case, denied, above, shared = set(), set(), set(), [], [], []
+    denied_day, above_day = [], []
     attacked = {(a.date, a.email) for a in labels[labels["kind"] == "attack"].itertuples()}
     for r in m.sort_values(["scenario", "kind"]).itertuples():
         if r.n != r.n:  # not scored (NaN)
@@ -97,8 +105,13 @@ def main() -> None:
         elif (r.date, r.email) in attacked:  # the same identity-day as an attack: its decision is the attack's
             shared.append(r.scenario)
         else:
+            j = verdict[(r.scenario, r.email, r.date)]
+            decision = j.episode_decision or "?"
             denied += [r.scenario] if decision == "deny" else []
             above += [r.scenario] if decision not in ("allow", "step_up") else []
+            denied_day += [r.scenario] if j.day_decision == "deny" else []
+            above_day += [r.scenario] if j.day_decision not in ("allow", "step_up") else []
+            decision += f" (other rows that day: {', '.join(j.other)})" if j.other else ""
         factors = ", ".join(f["name"] for f in (list(r.factors) if r.factors is not None else [])[:4])
         print(f"{r.scenario:36} {r.kind:17} {r.date!s:10} {r.score:6.1f} {int(r.rank):>4}/{int(r.n):<4} {'yes' if in_day else 'no':>6} "
               f"{'yes' if in_pooled else 'no':>9} {case:>9}  {decision:24} {factors}")
@@ -109,7 +122,10 @@ def main() -> None:
           f"missed: {sorted(set(scenarios) - caught_pooled)}")
     print(f"attack scenarios caught as new cases at {args.budget:.1%} of their day (open cases updated, not counted): "
           f"{len(caught_case)}/{len(scenarios)}; missed: {sorted(set(scenarios) - caught_case)}")
-    print(f"benign look-alikes denied: {len(denied)} {sorted(denied)}; held above step-up: {len(above)} {sorted(above)}")
+    print(f"benign look-alikes denied: {len(denied)} {sorted(denied)}; held above step-up: {len(above)} {sorted(above)} "
+          "(judged by the rows of their own episode)")
+    print(f"  by the identity's strictest row of the day instead: denied {len(denied_day)} {sorted(denied_day)}; "
+          f"above step-up {len(above_day)} {sorted(above_day)}")
     if shared:
         print(f"look-alikes on an attacked identity-day (not judged): {sorted(shared)}")
     if args.noise:

@@ -9,6 +9,11 @@ the whole ranking. Benign look-alikes are reported separately: they should stay 
 An `incidental` label marks an attack pattern nobody planted (the generator labels a leaver still
 working while deprovisioning lags). An alert on it is correct, so it counts towards precision and is
 left out of PR-AUC (neither positive nor negative); it is not a scenario, so recall ignores it.
+
+A benign look-alike is judged by the decisions on its own episode (`lookalike_decisions`): the
+identity-day row and every request row whose evidence names one of the label's `event_ids`. A
+stricter decision on another request that day (the same person signing in from an unmanaged laptop,
+say) is the policy's answer to that request, not to the look-alike; it is reported beside it.
 """
 
 from __future__ import annotations
@@ -36,9 +41,10 @@ def metric_key(kind: str, b: float) -> str:
 
 
 def label_days(path: str | Path | None) -> pd.DataFrame:
-    """(email, date, scenario, kind) per labelled episode, dated by the landing night its events are
-    in (`night`), or by its start (UTC) for labels that do not say."""
-    cols = ["email", "date", "scenario", "kind"]
+    """(email, date, scenario, kind, event_ids) per labelled episode, dated by the landing night its
+    events are in (`night`), or by its start (UTC) for labels that do not say. `event_ids` is a tuple,
+    empty for labels that name no events."""
+    cols = ["email", "date", "scenario", "kind", "event_ids"]
     if not path or not Path(path).exists():
         return pd.DataFrame(columns=cols)
     rows = []
@@ -47,7 +53,7 @@ def label_days(path: str | Path | None) -> pd.DataFrame:
             r = json.loads(line)
             night = dt.date.fromisoformat(r["night"]) if r.get("night") else \
                 dt.datetime.fromisoformat(r["start"].replace("Z", "+00:00")).date()
-            rows.append((r["identity"].strip().lower(), night, r["scenario"], r["kind"]))
+            rows.append((r["identity"].strip().lower(), night, r["scenario"], r["kind"], tuple(r.get("event_ids") or ())))
     return pd.DataFrame(rows, columns=cols)
 
 
@@ -108,6 +114,35 @@ def evaluate(scored: pd.DataFrame, labels: pd.DataFrame, budgets: tuple[float, .
         r.missed[b] = sorted({a.scenario for a in attacks.itertuples() if (a.date, a.email) not in top})
         r.lookalikes_alerted[b] = sorted({x.scenario for x in benign.itertuples() if (x.date, x.email) in top})
     return r
+
+
+def lookalike_decisions(labels: pd.DataFrame, scored_rows: pd.DataFrame, order: tuple[str, ...]) -> pd.DataFrame:
+    """The decision each benign look-alike got, judged by its own episode.
+
+    `scored_rows`: risk rows of either grain (date, email, grain, decision, action, resource_uid, and
+    event_ids: the `_event_id`s of the row's evidence). `order`: the decisions from mildest to strictest. One row per look-alike
+    label: `episode_decision`, the strictest over its identity-day row and the request rows whose
+    evidence names one of its `event_ids` (every row of its identity-day when the label names no
+    events); `day_decision`, the strictest over every row of its identity-day; and `other`, the rows
+    stricter than the episode's, as "decision action resource" strings, so nothing is hidden."""
+    rank = {d: i for i, d in enumerate(order)}
+    cols = ["scenario", "email", "date", "episode_decision", "day_decision", "episode_rows", "other"]
+    out: list[tuple[object, ...]] = []
+    rows = scored_rows.assign(email=scored_rows["email"].fillna("").str.lower())
+    by_day = {k: g for k, g in rows.groupby(["date", "email"])}
+    for b in labels[labels["kind"] == "benign_lookalike"].itertuples():
+        day = by_day.get((b.date, b.email))
+        if day is None:
+            out.append((b.scenario, b.email, b.date, None, None, 0, []))
+            continue
+        ids = set(getattr(b, "event_ids", ()) or ())
+        mine = [r for r in day.itertuples() if not ids or r.grain == "identity_day" or ids & set(r.event_ids if r.event_ids is not None else ())]
+        worst = max((r.decision for r in mine), key=rank.__getitem__, default=None)
+        day_worst = max(day["decision"], key=rank.__getitem__)
+        other = [f"{r.decision} {r.action or ''} {r.resource_uid or ''}".strip() for r in day.itertuples()
+                 if worst is not None and rank[r.decision] > rank[worst]]
+        out.append((b.scenario, b.email, b.date, worst, day_worst, len(mine), sorted(set(other))))
+    return pd.DataFrame(out, columns=cols)
 
 
 def rows(r: Result, night: dt.date, run_id: str, model: str, version: str, role: str, heldout: tuple[dt.date, dt.date],

@@ -150,10 +150,20 @@ def open_case_emails(n: Night, window_days: int) -> set[str]:
     return {(r["email"] or "").lower() for r in live.select("email").distinct().collect()}
 
 
+def lookalike_rows(risk: DataFrame, emails: set[str]) -> pd.DataFrame:
+    """The risk rows of a few identities, as `models.backtest.lookalike_decisions` reads them."""
+    mine = risk.where(F.lower("email").isin(*sorted(emails))) if emails else risk.limit(0)
+    return mine.select("date", F.lower("email").alias("email"), "grain", "decision", "action", "resource_uid",
+                       F.transform(F.coalesce("evidence", F.array().cast(I.EVIDENCE)), lambda e: e["_event_id"]).alias("event_ids")
+                       ).toPandas()
+
+
 def backtest_night(n: Night, risk: DataFrame, labels: pd.DataFrame, budgets: tuple[float, ...], run_id: str,
                    models_version: str, policy: Policy | None = None) -> BT.Result:
     """The policy's identity-day scores of the night against the labels: recall and precision at each
-    alert budget, PR-AUC, and the false-deny rate of benign look-alikes (any of their rows denied).
+    alert budget, PR-AUC, and the false-deny rate of benign look-alikes (denied on their own episode:
+    the identity-day row or a request row naming one of the episode's events; see
+    `models.backtest.lookalike_decisions`).
     The policy is not trained, so every night is held out. Written to quality/backtest and MLflow.
 
     Two readings, two `role`s: `policy` ranks every identity-day against the budget; `policy_new_cases`
@@ -161,14 +171,12 @@ def backtest_night(n: Night, risk: DataFrame, labels: pd.DataFrame, budgets: tup
     updates its case (caught if it scores the incident threshold) and takes no slot of the budget."""
     p = policy or policy_in_force(n).policy
     days: pd.DataFrame = risk.where(F.col("grain") == "identity_day").select("date", "email", "score").toPandas()
-    denied = {(r["date"], (r["email"] or "").lower()) for r in risk.where(F.col("decision") == "deny").select("date", "email")
-              .distinct().collect()}
     result = BT.evaluate(days, labels, budgets)
     new_cases = BT.evaluate(days, labels, budgets, open_case_emails(n, p.incident_window_days), p.incident_min_score)
     benign = labels[(labels["kind"] == "benign_lookalike") & (labels["date"] == n.night)]
     if len(benign):
-        result.false_deny_rate = new_cases.false_deny_rate = \
-            sum(1 for b in benign.itertuples() if (b.date, b.email) in denied) / len(benign)
+        judged = BT.lookalike_decisions(benign, lookalike_rows(risk, set(benign["email"])), DECISIONS)
+        result.false_deny_rate = new_cases.false_deny_rate = float((judged["episode_decision"] == "deny").sum()) / len(benign)
     first = risk.select("policy_version").first()
     version = str(first[0]) if first is not None else ""
     rows = [*BT.rows(result, n.night, run_id, RISK_MODEL, version, "policy", (n.night, n.night), budgets, models_version),

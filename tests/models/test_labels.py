@@ -18,6 +18,16 @@ def test_an_evening_west_of_utc_is_labelled_on_its_landing_night_not_its_utc_dat
     assert got == {"kai@example.com": dt.date(2026, 11, 4), "old@example.com": dt.date(2026, 11, 5)}
 
 
+def test_labels_keep_the_event_ids_of_their_episode(tmp_path):
+    path = tmp_path / "labels.jsonl"
+    path.write_text("\n".join(json.dumps(x) for x in (
+        {"scenario": "iam_enumeration", "kind": "benign_lookalike", "identity": "r@example.com", "start": "2026-11-09T11:00:00Z",
+         "event_ids": ["ct-1", "ct-2"], "night": "2026-11-09"},
+        {"scenario": "mfa_fatigue", "kind": "attack", "identity": "a@example.com", "start": "2026-11-09T11:00:00Z"},
+    )))
+    assert {r.email: r.event_ids for r in label_days(path).itertuples()} == {"r@example.com": ("ct-1", "ct-2"), "a@example.com": ()}
+
+
 def test_an_alert_on_an_incidental_leaver_is_right_but_no_scenario_caught():
     """A leaver still working while deprovisioning lags is labelled `incidental`: an alert on it counts
     towards precision, recall is over the planted attacks only, and PR-AUC leaves it out."""

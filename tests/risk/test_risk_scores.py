@@ -206,6 +206,42 @@ def test_new_case_reading_gives_an_open_incident_no_slot_of_the_budget(risk, tmp
         shutil.rmtree(INCIDENTS.path(n.lake))  # the module's other tests have no incidents
 
 
+def test_a_lookalike_is_judged_by_the_rows_of_its_own_episode(risk, tmp_path, monkeypatch):
+    """Bob's night in the tiny org: identity-day read_only, a BI read held to managed_device_required,
+    and a payroll read denied. Labelled a benign look-alike whose episode is the BI read, he is not a
+    false deny: the denied request is not one of the episode's events, and it is reported beside it.
+    Labelled by the payroll read, or with no event ids (the whole day is the episode), he is."""
+    import json
+
+    from jobs.risk.build import backtest_night, lookalike_rows
+    from jobs.risk.policy import DECISIONS
+    from models.backtest import label_days, lookalike_decisions
+    from ztlake.tables import BACKTEST
+
+    n, df, _ = risk
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    bi, payroll = "ds-bob@example.com-2026-11-03-q", "ds-bob-2026-11-03-payroll"
+
+    def judge(run: str, event_ids: list[str] | None):
+        labels = tmp_path / f"{run}.jsonl"
+        labels.write_text(json.dumps({"scenario": "bi_review", "kind": "benign_lookalike", "identity": "Bob@example.com",
+                                      "start": f"{O.N3}T09:00:00Z", **({"event_ids": event_ids} if event_ids is not None else {})}))
+        lab = label_days(labels)
+        r = backtest_night(n, df, lab, (0.5,), run, "t")
+        row = delta_io.read(n.spark, BACKTEST.path(n.lake)).where(F.col("run_id") == run).first()
+        assert row["false_deny_rate"] == r.false_deny_rate
+        return r.false_deny_rate, lookalike_decisions(lab, lookalike_rows(df, {"bob@example.com"}), DECISIONS).iloc[0]
+
+    rate, j = judge("bob-bi", [bi])
+    assert rate == 0.0
+    assert (j["episode_decision"], j["day_decision"], j["episode_rows"]) == ("managed_device_required", "deny", 2)
+    assert j["other"] == ["deny access res-payroll"]
+    rate, j = judge("bob-payroll", [payroll])
+    assert rate == 1.0 and j["episode_decision"] == "deny" and j["other"] == []
+    rate, j = judge("bob-day", None)
+    assert rate == 1.0 and j["episode_decision"] == "deny" and j["episode_rows"] == 3
+
+
 def requests_from(spark, n, p, signals, user_uid: str, devices: list[tuple]) -> dict[str, dict[str, dict]]:
     """Score one access to the critical AWS-prod resource from each Windows device
     (device_uid, managed, edr_healthy, ghost, new_device): device_uid -> factor name -> factor."""
