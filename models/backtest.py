@@ -66,7 +66,8 @@ class Result:
     missed: dict[float, list[str]] = field(default_factory=dict)
     lookalikes_alerted: dict[float, list[str]] = field(default_factory=dict)
     note: str = ""
-    false_deny_rate: float | None = None  # risk decisions only: share of benign look-alike identity-days denied
+    false_deny_rate: float | None = None  # risk decisions only: share of benign look-alikes denied on their episode
+    above_step_up_rate: float | None = None  # risk decisions only: share held to more than step-up on their episode
 
     @property
     def measured(self) -> bool:

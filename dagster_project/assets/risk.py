@@ -53,7 +53,8 @@ def risk_scores(context: AssetExecutionContext, spark: SparkResource, lake: Lake
         "policy_mode": inforce.policy.mode, "decisions": MetadataValue.json(dict(sorted(counts.items()))),
         "riskiest_identities": MetadataValue.json(top), "policy_refused": inforce.refused or "no",
         "policy_log": MetadataValue.path(POLICY_LOG.path(n.lake)),
-        "backtest": MetadataValue.json({**bt.metrics, "false_deny_rate": bt.false_deny_rate, "caught_at_1pct": bt.caught.get(0.01),
+        "backtest": MetadataValue.json({**bt.metrics, "false_deny_rate": bt.false_deny_rate,
+                                        "lookalike_above_step_up_rate": bt.above_step_up_rate, "caught_at_1pct": bt.caught.get(0.01),
                                         "missed_at_1pct": bt.missed.get(0.01), "note": bt.note})})
 
 

@@ -163,7 +163,7 @@ def backtest_night(n: Night, risk: DataFrame, labels: pd.DataFrame, budgets: tup
     """The policy's identity-day scores of the night against the labels: recall and precision at each
     alert budget, PR-AUC, and the false-deny rate of benign look-alikes (denied on their own episode:
     the identity-day row or a request row naming one of the episode's events; see
-    `models.backtest.lookalike_decisions`).
+    `models.backtest.lookalike_decisions`). MLflow also gets the share held above step-up.
     The policy is not trained, so every night is held out. Written to quality/backtest and MLflow.
 
     Two readings, two `role`s: `policy` ranks every identity-day against the budget; `policy_new_cases`
@@ -177,6 +177,7 @@ def backtest_night(n: Night, risk: DataFrame, labels: pd.DataFrame, budgets: tup
     if len(benign):
         judged = BT.lookalike_decisions(benign, lookalike_rows(risk, set(benign["email"])), DECISIONS)
         result.false_deny_rate = new_cases.false_deny_rate = float((judged["episode_decision"] == "deny").sum()) / len(benign)
+        result.above_step_up_rate = float((~judged["episode_decision"].isin(["allow", "step_up"])).sum()) / len(benign)
     first = risk.select("policy_version").first()
     version = str(first[0]) if first is not None else ""
     rows = [*BT.rows(result, n.night, run_id, RISK_MODEL, version, "policy", (n.night, n.night), budgets, models_version),
@@ -189,7 +190,8 @@ def backtest_night(n: Night, risk: DataFrame, labels: pd.DataFrame, budgets: tup
         with mlflow.start_run(run_name=f"policy backtest {n.night}"):
             mlflow.log_params({"night": str(n.night), "policy_version": version, "budgets": str(list(budgets))})
             mlflow.log_metrics({**result.metrics, **{f"new_cases_{k}": v for k, v in new_cases.metrics.items() if k != "pr_auc"},
-                                **({"false_deny_rate": result.false_deny_rate} if result.false_deny_rate is not None else {})})
+                                **{k: v for k, v in (("false_deny_rate", result.false_deny_rate),
+                                                     ("lookalike_above_step_up_rate", result.above_step_up_rate)) if v is not None}})
             mlflow.set_tag("caught_at_1pct", ", ".join(result.caught.get(0.01, [])))
             mlflow.set_tag("missed_at_1pct", ", ".join(result.missed.get(0.01, [])))
             mlflow.set_tag("new_cases_missed_at_1pct", ", ".join(new_cases.missed.get(0.01, [])))

@@ -156,6 +156,7 @@ def test_policy_backtest_recall_precision_and_false_denies(risk, tmp_path, monke
     c = TR.client(n.lake)
     runs = c.search_runs([c.get_experiment_by_name(RISK_MODEL).experiment_id])
     assert runs and runs[0].data.metrics["false_deny_rate"] == 0.5
+    assert runs[0].data.metrics["lookalike_above_step_up_rate"] == 0.5  # alice again; carol is allowed
     assert "new_cases_recall_at_50pct" in runs[0].data.metrics
 
 
@@ -230,6 +231,7 @@ def test_a_lookalike_is_judged_by_the_rows_of_its_own_episode(risk, tmp_path, mo
         r = backtest_night(n, df, lab, (0.5,), run, "t")
         row = delta_io.read(n.spark, BACKTEST.path(n.lake)).where(F.col("run_id") == run).first()
         assert row["false_deny_rate"] == r.false_deny_rate
+        assert r.above_step_up_rate == 1.0  # managed_device_required at the least, in every reading
         return r.false_deny_rate, lookalike_decisions(lab, lookalike_rows(df, {"bob@example.com"}), DECISIONS).iloc[0]
 
     rate, j = judge("bob-bi", [bi])
