@@ -121,8 +121,8 @@ def lookalike_decisions(labels: pd.DataFrame, scored_rows: pd.DataFrame, order: 
     """The decision each benign look-alike got, judged by its own episode.
 
     `scored_rows`: risk rows of either grain (date, email, grain, decision, action, resource_uid, and
-    event_ids: the `_event_id`s of the row's evidence). `order`: the decisions from mildest to strictest. One row per look-alike
-    label: `episode_decision`, the strictest over its identity-day row and the request rows whose
+    event_ids: the `_event_id`s of the row's evidence). `order`: the decisions from mildest to
+    strictest. One row per look-alike label: `episode_decision`, the strictest over its identity-day row and the request rows whose
     evidence names one of its `event_ids` (every row of its identity-day when the label names no
     events); `day_decision`, the strictest over every row of its identity-day; and `other`, the rows
     stricter than the episode's, as "decision action resource" strings, so nothing is hidden."""

@@ -177,7 +177,8 @@ def backtest_night(n: Night, risk: DataFrame, labels: pd.DataFrame, budgets: tup
     if len(benign):
         judged = BT.lookalike_decisions(benign, lookalike_rows(risk, set(benign["email"])), DECISIONS)
         result.false_deny_rate = new_cases.false_deny_rate = float((judged["episode_decision"] == "deny").sum()) / len(benign)
-        result.above_step_up_rate = float((~judged["episode_decision"].isin(["allow", "step_up"])).sum()) / len(benign)
+        held = judged["episode_decision"].notna() & ~judged["episode_decision"].isin(["allow", "step_up"])  # no row: nothing held
+        result.above_step_up_rate = float(held.sum()) / len(benign)
     first = risk.select("policy_version").first()
     version = str(first[0]) if first is not None else ""
     rows = [*BT.rows(result, n.night, run_id, RISK_MODEL, version, "policy", (n.night, n.night), budgets, models_version),
