@@ -51,3 +51,30 @@ def test_an_alert_on_an_incidental_leaver_is_right_but_no_scenario_caught():
     assert r.lookalikes_alerted[0.02] == []
     as_noise = evaluate(scored, labels.assign(kind=labels["kind"].replace("incidental", "benign_lookalike")), (0.02,))
     assert as_noise.metrics["precision_at_2pct"] == 0.5 and as_noise.metrics["pr_auc"] < 1.0
+
+
+def test_a_lookalike_is_judged_by_its_own_rows_and_the_stricter_ones_are_named():
+    """The seed-29 case in miniature: an IAM review (role assumptions at step_up) by someone whose
+    sign-in from an unmanaged laptop that afternoon is held to read_only; and a look-alike with no
+    risk row at all that night, which nothing was decided on."""
+    import pandas as pd
+
+    from jobs.risk.policy import DECISIONS
+    from models.backtest import lookalike_decisions
+
+    night = dt.date(2026, 11, 9)
+    labels = pd.DataFrame([("r@example.com", night, "iam_enumeration", "benign_lookalike", ("ct-1", "ct-2")),
+                           ("q@example.com", night, "mfa_fatigue", "benign_lookalike", ("ok-9",)),
+                           ("a@example.com", night, "iam_enumeration", "attack", ("ct-7",))],
+                          columns=["email", "date", "scenario", "kind", "event_ids"])
+    rows = pd.DataFrame([(night, "R@example.com", "identity_day", "step_up", None, None, []),
+                         (night, "r@example.com", "request", "step_up", "role_assumption", "res-aws-prod", ["ct-1"]),
+                         (night, "r@example.com", "request", "read_only", "access", "res-okta", ["ok-3"]),
+                         (night, "r@example.com", "request", "allow", "access", "res-o365", ["ok-4"])],
+                        columns=["date", "email", "grain", "decision", "action", "resource_uid", "event_ids"])
+    got = lookalike_decisions(labels, rows, DECISIONS).set_index("email")
+    assert list(got.index) == ["r@example.com", "q@example.com"]  # look-alikes only
+    r = got.loc["r@example.com"]
+    assert (r["episode_decision"], r["day_decision"], r["episode_rows"], r["other"]) == ("step_up", "read_only", 2, ["read_only access res-okta"])
+    q = got.loc["q@example.com"]
+    assert q["episode_decision"] is None and q["day_decision"] is None and q["episode_rows"] == 0
