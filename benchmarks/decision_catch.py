@@ -30,7 +30,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.window import Window
 
 from jobs.risk.build import lookalike_rows
-from jobs.risk.policy import DECISIONS, load
+from jobs.risk.policy import DECISIONS, LOOKALIKE_OK, load
 from models.backtest import label_days, lookalike_decisions
 from ztlake import delta_io
 from ztlake.generator.scenarios import alerts_per_night
@@ -108,9 +108,9 @@ def main() -> None:
             j = verdict[(r.scenario, r.email, r.date)]
             decision = j.episode_decision or "?"
             denied += [r.scenario] if decision == "deny" else []
-            above += [r.scenario] if decision not in ("allow", "step_up") else []
+            above += [r.scenario] if decision not in LOOKALIKE_OK else []
             denied_day += [r.scenario] if j.day_decision == "deny" else []
-            above_day += [r.scenario] if j.day_decision not in ("allow", "step_up") else []
+            above_day += [r.scenario] if j.day_decision not in LOOKALIKE_OK else []
             decision += f" (other rows that day: {', '.join(j.other)})" if j.other else ""
         factors = ", ".join(f["name"] for f in (list(r.factors) if r.factors is not None else [])[:4])
         print(f"{r.scenario:36} {r.kind:17} {r.date!s:10} {r.score:6.1f} {int(r.rank):>4}/{int(r.n):<4} {'yes' if in_day else 'no':>6} "

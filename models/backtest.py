@@ -122,9 +122,9 @@ def lookalike_decisions(labels: pd.DataFrame, scored_rows: pd.DataFrame, order: 
 
     `scored_rows`: risk rows of either grain (date, email, grain, decision, action, resource_uid, and
     event_ids: the `_event_id`s of the row's evidence). `order`: the decisions from mildest to
-    strictest. One row per look-alike label: `episode_decision`, the strictest over its identity-day row and the request rows whose
-    evidence names one of its `event_ids` (every row of its identity-day when the label names no
-    events); `day_decision`, the strictest over every row of its identity-day; and `other`, the rows
+    strictest. One row per look-alike label: `episode_decision`, the strictest over its identity-day
+    row and the request rows whose evidence names one of its `event_ids` (every row of its
+    identity-day when the label names no events); `day_decision`, the strictest over every row of its identity-day; and `other`, the rows
     stricter than the episode's, as "decision action resource" strings, so nothing is hidden."""
     rank = {d: i for i, d in enumerate(order)}
     cols = ["scenario", "email", "date", "episode_decision", "day_decision", "episode_rows", "other"]
@@ -136,7 +136,7 @@ def lookalike_decisions(labels: pd.DataFrame, scored_rows: pd.DataFrame, order: 
         if day is None:
             out.append((b.scenario, b.email, b.date, None, None, 0, []))
             continue
-        ids = set(getattr(b, "event_ids", ()) or ())
+        ids = set(b.event_ids or ())
         mine = [r for r in day.itertuples() if not ids or r.grain == "identity_day" or ids & set(r.event_ids if r.event_ids is not None else ())]
         worst = max((r.decision for r in mine), key=rank.__getitem__, default=None)
         day_worst = max(day["decision"], key=rank.__getitem__)

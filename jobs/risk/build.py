@@ -16,7 +16,7 @@ from features.config import load as load_features
 from features.identity import IDENTITY_FEATURES_DDL
 from jobs.risk import incidents as I
 from jobs.risk import score as S
-from jobs.risk.policy import CURRENT, DECISIONS, Policy, PolicyError, load, parse
+from jobs.risk.policy import CURRENT, DECISIONS, LOOKALIKE_OK, Policy, PolicyError, load, parse
 from jobs.silver.build import Night, conform, tonight_events, with_schema, write_snapshot
 from models import backtest as BT
 from models import tracking as TR
@@ -177,7 +177,7 @@ def backtest_night(n: Night, risk: DataFrame, labels: pd.DataFrame, budgets: tup
     if len(benign):
         judged = BT.lookalike_decisions(benign, lookalike_rows(risk, set(benign["email"])), DECISIONS)
         result.false_deny_rate = new_cases.false_deny_rate = float((judged["episode_decision"] == "deny").sum()) / len(benign)
-        held = judged["episode_decision"].notna() & ~judged["episode_decision"].isin(["allow", "step_up"])  # no row: nothing held
+        held = judged["episode_decision"].notna() & ~judged["episode_decision"].isin(LOOKALIKE_OK)  # no row: nothing held
         result.above_step_up_rate = float(held.sum()) / len(benign)
     first = risk.select("policy_version").first()
     version = str(first[0]) if first is not None else ""

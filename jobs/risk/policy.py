@@ -19,6 +19,7 @@ CURRENT = REPO_ROOT / "policies" / "current.yaml"
 
 DECISIONS = ("allow", "step_up", "read_only", "managed_device_required", "export_limited", "deny")
 LADDER = DECISIONS[1:]  # thresholds, in this order, strictly increasing
+LOOKALIKE_OK = DECISIONS[:2]  # what a benign look-alike may get (issue 6): allow or step-up
 ACTIONS = ("access", "export", "role_assumption")
 SENSITIVITIES = ("low", "medium", "high", "critical")
 # Factor name -> the parameters it takes (besides `weight`) and whether each is required.
