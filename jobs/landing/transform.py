@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import reduce
 
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
-from pyspark.sql.types import ArrayType, DataType, MapType, StringType, StructField, StructType
+from pyspark.sql.types import (
+    ArrayType,
+    BooleanType,
+    DataType,
+    DateType,
+    LongType,
+    MapType,
+    StringType,
+    StructField,
+    StructType,
+    TimestampType,
+)
 
 from jobs.landing.spec import Path, SourceSpec, label, lenient_schema, parts
 from jobs.landing.timestamps import parse_timestamp
@@ -239,20 +250,15 @@ def _reason(spec: SourceSpec, landing_date: dt.date, max_future_days: int) -> Co
     return reason
 
 
-def classify(
-    records: DataFrame,
-    spec: SourceSpec,
-    landing_date: dt.date,
-    run_id: str,
-    max_future_days: int = 2,
-) -> DataFrame:
-    """Decide, for every raw record of one batch, whether it lands, is a duplicate, or is
-    quarantined (and why). Returns bronze columns plus `_outcome`, `reason`, `_quarantine_id`.
+TYPED = "_typed"
 
-    Within the batch the first record (by file, line) for an event id lands; identical repeats are
-    duplicates; different content under the same vendor id is quarantined as a conflict, never
-    silently merged away.
-    """
+
+def prepare(records: DataFrame, spec: SourceSpec, landing_date: dt.date, run_id: str, max_future_days: int = 2) -> DataFrame:
+    """Parse and check every raw record of one source's batch, before duplicates are decided.
+
+    Returns the bronze metadata columns, `source`, the pre-duplicate `reason`, and `_typed`: a
+    struct of the source's typed bronze columns (so sources with different schemas can share one
+    plan, see `classify_sources`)."""
     parsed = parse(explode_containers(records, spec), spec)
     id_parts = [_get(F.col("p"), f).cast("string") for f in spec.id_fields]
     if spec.snapshot and id_parts:
@@ -276,10 +282,35 @@ def classify(
         .withColumn("_event_time", F.col("_t.ts"))
         .withColumn("_event_date", F.to_date("_event_time"))
     )
+    return rows.select(
+        F.lit(spec.name).alias("source"),
+        F.struct(*[F.col("p").getField(name).alias(name) for name in spec.bronze_columns]).alias(TYPED),
+        "_event_id",
+        "_event_time",
+        "_event_date",
+        "_raw",
+        "_raw_sha256",
+        "_parse_flags",
+        "_source_file",
+        "_line",
+        F.lit(landing_date).alias("_landing_date"),
+        F.lit(run_id).alias("_run_id"),
+        F.current_timestamp().alias("_ingested_at"),
+        "reason",
+        F.sha2(F.concat_ws("|", F.lit(spec.name), "_source_file", F.col("_line").cast("string"), "_raw"), 256).alias(
+            "_quarantine_id"
+        ),
+    )
+
+
+def decide(prepared: DataFrame) -> DataFrame:
+    """Within the batch, per source, the first record (by file, line) for an event id lands;
+    identical repeats are duplicates; different content under the same vendor id is quarantined
+    as a conflict, never silently merged away. Adds `_outcome` and the final `reason`."""
     valid = F.col("reason").isNull()
-    first = Window.partitionBy(valid, "_event_id").orderBy("_source_file", "_line")
+    first = Window.partitionBy("source", valid, "_event_id").orderBy("_source_file", "_line")
     rows = (
-        rows.withColumn("_first_sha", F.first("_raw_sha256").over(first))
+        prepared.withColumn("_first_sha", F.first("_raw_sha256").over(first))
         .withColumn("_first_at", F.concat_ws(":", F.first("_source_file").over(first), F.first("_line").over(first)))
         .withColumn("_rank", F.row_number().over(first))
     )
@@ -292,39 +323,53 @@ def classify(
         .when(F.col("_rank") > 1, F.lit(OUTCOME_DUPLICATE))
         .otherwise(F.lit(OUTCOME_LAND))
     )
-    typed = [F.col("p").getField(name).alias(name) for name in spec.bronze_columns]
-    return rows.select(
-        *typed,
-        "_event_id",
-        "_event_time",
-        "_event_date",
-        "_raw",
-        "_raw_sha256",
-        "_parse_flags",
-        "_source_file",
-        "_line",
-        F.lit(landing_date).alias("_landing_date"),
-        F.lit(run_id).alias("_run_id"),
-        F.current_timestamp().alias("_ingested_at"),
-        outcome.alias("_outcome"),
-        reason.alias("reason"),
-        F.sha2(F.concat_ws("|", F.lit(spec.name), "_source_file", F.col("_line").cast("string"), "_raw"), 256).alias(
-            "_quarantine_id"
-        ),
-    )
+    return rows.withColumn("_outcome", outcome).withColumn("reason", reason).drop("_first_sha", "_first_at", "_rank")
+
+
+def classify_sources(batches: Sequence[tuple[SourceSpec, DataFrame]], landing_date: dt.date, run_id: str,
+                     max_future_days: int = 2) -> DataFrame:
+    """Classify several sources' batches in one plan (one shuffle, one materialization).
+
+    Each source is parsed against its own schema; its typed columns go into its own field of one
+    wide `_typed` struct (null for the other sources), so every source's rows share one shape.
+    Read a source's bronze rows back with `bronze_rows(df, spec)`."""
+    prepared = [(spec, prepare(records, spec, landing_date, run_id, max_future_days)) for spec, records in batches]
+    types = {spec.name: df.schema[TYPED].dataType for spec, df in prepared}
+    union: DataFrame | None = None
+    for spec, df in prepared:
+        wide = F.struct(*[(F.col(TYPED) if name == spec.name else F.lit(None).cast(t)).alias(name) for name, t in types.items()])
+        branch = df.withColumn(TYPED, wide)
+        union = branch if union is None else union.unionByName(branch)
+    assert union is not None
+    return decide(union)
+
+
+def classify(
+    records: DataFrame,
+    spec: SourceSpec,
+    landing_date: dt.date,
+    run_id: str,
+    max_future_days: int = 2,
+) -> DataFrame:
+    """Decide, for every raw record of one source's batch, whether it lands, is a duplicate, or is
+    quarantined (and why). Returns `source`, `_typed`, the bronze metadata columns, `_outcome`,
+    `reason` and `_quarantine_id`."""
+    return classify_sources([(spec, records)], landing_date, run_id, max_future_days)
 
 
 def against_bronze(classified: DataFrame, existing: DataFrame) -> DataFrame:
     """Re-classify rows that would land against what bronze already holds.
 
-    `existing` has `_event_id`, `_raw_sha256` of landed rows (the caller prunes it to this batch's
-    event dates). Same id and content: a duplicate (a re-delivery or a rerun). Same id, other
+    `existing` has `source`, `_event_id`, `_raw_sha256` of landed rows (the caller prunes it to
+    this batch's event dates). Same id and content: a duplicate (a re-delivery or a rerun). Same id, other
     content: quarantined as a conflict.
     """
-    known = existing.select(F.col("_event_id").alias("_k_id"), F.col("_raw_sha256").alias("_k_sha")).dropDuplicates(
-        ["_k_id"]
+    known = existing.select(
+        F.col("source").alias("_k_source"), F.col("_event_id").alias("_k_id"), F.col("_raw_sha256").alias("_k_sha")
+    ).dropDuplicates(["_k_source", "_k_id"])
+    joined = classified.join(
+        known, (classified["source"] == known["_k_source"]) & (classified["_event_id"] == known["_k_id"]), "left"
     )
-    joined = classified.join(known, classified["_event_id"] == known["_k_id"], "left")
     landing = (F.col("_outcome") == OUTCOME_LAND) & F.col("_k_id").isNotNull()
     conflict = landing & (F.col("_k_sha") != F.col("_raw_sha256"))
     return (
@@ -340,19 +385,23 @@ def against_bronze(classified: DataFrame, existing: DataFrame) -> DataFrame:
             .when(landing, F.lit(OUTCOME_DUPLICATE))
             .otherwise(F.col("_outcome")),
         )
-        .drop("_k_id", "_k_sha")
+        .drop("_k_source", "_k_id", "_k_sha")
     )
 
 
 def bronze_rows(classified: DataFrame, spec: SourceSpec) -> DataFrame:
-    """The rows that land, in bronze column order."""
-    return classified.where(F.col("_outcome") == OUTCOME_LAND).select(*spec.bronze_columns, *META_COLUMNS)
+    """The rows of one source that land, in bronze column order."""
+    typed = F.col(TYPED).getField(spec.name)
+    return classified.where((F.col("source") == spec.name) & (F.col("_outcome") == OUTCOME_LAND)).select(
+        *[typed.getField(c).alias(c) for c in spec.bronze_columns], *META_COLUMNS
+    )
 
 
-def quarantine_rows(classified: DataFrame, spec: SourceSpec) -> DataFrame:
+def quarantine_rows(classified: DataFrame) -> DataFrame:
+    """Every quarantined record of the batch, whatever its source, with its reason."""
     return classified.where(F.col("_outcome") == OUTCOME_QUARANTINE).select(
         "_quarantine_id",
-        F.lit(spec.name).alias("source"),
+        "source",
         "_source_file",
         "_line",
         "_raw",
@@ -363,24 +412,24 @@ def quarantine_rows(classified: DataFrame, spec: SourceSpec) -> DataFrame:
     )
 
 
-def audit_rows(classified: DataFrame, spec: SourceSpec, files: DataFrame) -> DataFrame:
-    """Per-file reconciliation: records_read = landed + duplicates + quarantined.
+AUDIT_SCHEMA = StructType([
+    StructField("source", StringType()),
+    StructField("_source_file", StringType()),
+    StructField("bytes", LongType()),
+    StructField("records_read", LongType()),
+    StructField("landed", LongType()),
+    StructField("duplicates", LongType()),
+    StructField("quarantined", LongType()),
+    StructField("reconciled", BooleanType()),
+    StructField("_landing_date", DateType()),
+    StructField("_run_id", StringType()),
+    StructField("_ingested_at", TimestampType()),
+])
 
-    `files` lists every file seen (`_source_file`, `bytes`), so an empty file still appears.
-    """
-    counts = classified.groupBy("_source_file").agg(
-        F.count(F.lit(1)).alias("records_read"),
-        F.sum((F.col("_outcome") == OUTCOME_LAND).cast("long")).alias("landed"),
-        F.sum((F.col("_outcome") == OUTCOME_DUPLICATE).cast("long")).alias("duplicates"),
-        F.sum((F.col("_outcome") == OUTCOME_QUARANTINE).cast("long")).alias("quarantined"),
-    )
-    joined = files.join(counts, "_source_file", "left")
-    filled = joined.select(
-        F.lit(spec.name).alias("source"),
-        "_source_file",
-        "bytes",
-        *[F.coalesce(F.col(c), F.lit(0)).cast("long").alias(c) for c in ("records_read", "landed", "duplicates", "quarantined")],
-    )
-    return filled.withColumn(
-        "reconciled", F.col("records_read") == F.col("landed") + F.col("duplicates") + F.col("quarantined")
-    )
+
+def outcome_tally(classified: DataFrame) -> DataFrame:
+    """Records per (source, file, outcome, reason kind): everything the per-file audit and the
+    quarantine summary need, in one small aggregate. A reason's quoted values are masked so that
+    reasons of one kind count together."""
+    why = F.when(F.col("_outcome") == OUTCOME_QUARANTINE, F.regexp_replace("reason", r"'[^']*'", "'…'"))
+    return classified.groupBy("source", "_source_file", "_outcome", why.alias("why")).agg(F.count(F.lit(1)).alias("n"))
