@@ -122,42 +122,53 @@ def _nothing_applies(table: str, frame: DataFrame, suite: Any) -> list[tuple[str
     return gone
 
 
-def validate(spark: SparkSession, lake: str, table: str, df: DataFrame, night: dt.date, run_id: str,
-             thresholds: Thresholds | None = None) -> SuiteOutcome:
-    """Validate tonight's rows of a silver table; record every expectation's result."""
-    import great_expectations as gx
-    from great_expectations.checkpoint import UpdateDataDocsAction
+class NightGate:
+    """The night's joinability gate: one Great Expectations context for every silver table.
 
-    t = thresholds or load_thresholds()
-    suite = suite_for(table, night, t)
-    frame = validation_frame(table, df)
-    local = "://" not in lake or lake.startswith("file:")
-    project = gx_project_root(lake.removeprefix("file:")) if local else str(Path.home() / ".ztlake" / "quality")
-    not_measured = _nothing_applies(table, frame, suite)
-    with _LOCK:  # one GE project per lake; checkpoints of one run never interleave
-        ctx = _context(project)
-        ds = ctx.data_sources.add_or_update_spark(name="silver")
-        try:
-            asset = ds.get_asset(table)
-        except (LookupError, KeyError, ValueError):
-            asset = ds.add_dataframe_asset(name=table)
-        try:
-            batch = asset.get_batch_definition("night")
-        except (LookupError, KeyError, ValueError):
-            batch = asset.add_batch_definition_whole_dataframe("night")
-        suite = ctx.suites.add_or_update(suite)
-        vd = ctx.validation_definitions.add_or_update(gx.ValidationDefinition(name=f"silver.{table}", data=batch, suite=suite))
-        cp = ctx.checkpoints.add_or_update(gx.Checkpoint(
-            name=f"silver.{table}", validation_definitions=[vd], actions=[UpdateDataDocsAction(name="data_docs")],
-            result_format="SUMMARY"))
-        result = cp.run(batch_parameters={"dataframe": frame})
-        docs = next((s["site_url"] for s in ctx.get_docs_sites_urls()), None)
-    outcome = SuiteOutcome(suite.name, table, t.blocking(table), t.version, data_docs=docs)
-    for meta_id, column in not_measured:
-        outcome.outcomes.append(ExpectationOutcome(meta_id, "expect_column_mean_to_be_between", column,
-                                                   "not measured: no rows tonight to which the key applies", None, "n/a", True))
-    for vr in result.run_results.values():
-        for r in vr.results:
+    `check(table, rows)` validates rows that are already materialized (each expectation's result is
+    stored by Great Expectations as it runs); `finish()` renders the Data Docs once and appends
+    every outcome of the night to `<lake>/quality/validation_results` in one commit."""
+
+    def __init__(self, spark: SparkSession, lake: str, night: dt.date, run_id: str, thresholds: Thresholds | None = None):
+        self.spark, self.lake, self.night, self.run_id = spark, lake, night, run_id
+        self.thresholds = thresholds or load_thresholds()
+        local = "://" not in lake or lake.startswith("file:")
+        self.project = gx_project_root(lake.removeprefix("file:")) if local else str(Path.home() / ".ztlake" / "quality")
+        self.outcomes: list[SuiteOutcome] = []
+        self._ctx: Any = None
+
+    def _context(self) -> Any:
+        if self._ctx is None:
+            self._ctx = _context(self.project)
+            self._source = self._ctx.data_sources.add_or_update_spark(name="silver")
+        return self._ctx
+
+    def check(self, table: str, df: DataFrame) -> SuiteOutcome:
+        """Validate tonight's rows of a silver table; the outcome is recorded by `finish`."""
+        import great_expectations as gx
+
+        t = self.thresholds
+        suite = suite_for(table, self.night, t)
+        frame = validation_frame(table, df)
+        not_measured = _nothing_applies(table, frame, suite)
+        with _LOCK:  # one GE project per lake; validations of one run never interleave
+            ctx = self._context()
+            try:
+                asset = self._source.get_asset(table)
+            except (LookupError, KeyError, ValueError):
+                asset = self._source.add_dataframe_asset(name=table)
+            try:
+                batch = asset.get_batch_definition("night")
+            except (LookupError, KeyError, ValueError):
+                batch = asset.add_batch_definition_whole_dataframe("night")
+            suite = ctx.suites.add_or_update(suite)
+            vd = ctx.validation_definitions.add_or_update(gx.ValidationDefinition(name=f"silver.{table}", data=batch, suite=suite))
+            result = vd.run(batch_parameters={"dataframe": frame}, result_format="SUMMARY")
+        outcome = SuiteOutcome(suite.name, table, t.blocking(table), t.version)
+        for meta_id, column in not_measured:
+            outcome.outcomes.append(ExpectationOutcome(meta_id, "expect_column_mean_to_be_between", column,
+                                                       "not measured: no rows tonight to which the key applies", None, "n/a", True))
+        for r in result.results:
             cfg = r.expectation_config
             res = r.result or {}
             outcome.outcomes.append(ExpectationOutcome(
@@ -165,18 +176,40 @@ def validate(spark: SparkSession, lake: str, table: str, df: DataFrame, night: d
                 observed=res.get("observed_value"), unexpected_percent=res.get("unexpected_percent"),
                 threshold=_threshold(cfg.kwargs), passed=bool(r.success),
             ))
-    outcome.outcomes.sort(key=lambda o: o.expectation)
-    record(spark, lake, outcome, night, run_id)
+        outcome.outcomes.sort(key=lambda o: o.expectation)
+        self.outcomes.append(outcome)
+        return outcome
+
+    def finish(self) -> str | None:
+        """Render the Data Docs once and record the night's outcomes; returns the Data Docs URL."""
+        docs = None
+        if self._ctx is not None:
+            with _LOCK:
+                self._ctx.build_data_docs()
+                docs = next((s["site_url"] for s in self._ctx.get_docs_sites_urls()), None)
+        for o in self.outcomes:
+            o.data_docs = docs
+        record(self.spark, self.lake, self.outcomes, self.night, self.run_id)
+        return docs
+
+
+def validate(spark: SparkSession, lake: str, table: str, df: DataFrame, night: dt.date, run_id: str,
+             thresholds: Thresholds | None = None) -> SuiteOutcome:
+    """Validate one silver table's rows on its own (the nightly job gates a whole night with `NightGate`)."""
+    gate = NightGate(spark, lake, night, run_id, thresholds)
+    outcome = gate.check(table, df)
+    gate.finish()
     return outcome
 
 
-def record(spark: SparkSession, lake: str, outcome: SuiteOutcome, night: dt.date, run_id: str) -> None:
-    """Append the suite's results to `<lake>/quality/validation_results` (every run is kept)."""
+def record(spark: SparkSession, lake: str, outcomes: list[SuiteOutcome], night: dt.date, run_id: str) -> None:
+    """Append the suites' results to `<lake>/quality/validation_results` (every run is kept)."""
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     rows = [
         (night, run_id, outcome.suite, outcome.table, o.expectation, o.expectation_type, o.column,
          None if o.observed is None else str(o.observed), o.unexpected_percent, o.threshold, o.passed, outcome.blocking,
          outcome.thresholds_version, now)
+        for outcome in outcomes
         for o in outcome.outcomes
     ]
     df = spark.createDataFrame(rows, RESULTS_SCHEMA)

@@ -8,7 +8,7 @@ their observed shares.
 
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Iterator
 from typing import Any
 
 from dagster import (
@@ -17,17 +17,17 @@ from dagster import (
     AssetCheckSpec,
     AssetExecutionContext,
     AssetKey,
-    AssetsDefinition,
+    AssetSpec,
     MaterializeResult,
     MetadataValue,
-    asset,
+    multi_asset,
 )
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from dagster_project.partitions import DAILY
 from dagster_project.resources import LakeResource, SparkResource
-from expectations.gate import validate
+from expectations.gate import NightGate, SuiteOutcome
 from expectations.suites import load_thresholds
 from jobs.silver import build as B
 from jobs.silver.config import load as load_config
@@ -98,61 +98,68 @@ def _stats(table: str, df: DataFrame) -> dict[str, Any]:
     return {"rows": df.count()}
 
 
-def silver_asset(table: str, build: Callable[[B.Night], DataFrame]) -> AssetsDefinition:
-    key = AssetKey(silver(table).key)
-    blocking = load_thresholds().blocking(table)
-    event = table in SILVER_EVENT_TABLES
+KEYS = {table: AssetKey(silver(table).key) for table in B.SILVER_ORDER}
 
-    @asset(
-        key=key,
-        deps=_deps(table),
-        group_name=GROUP_SILVER,
-        partitions_def=DAILY,
-        kinds={"spark", "delta"},
-        description=DESCRIPTIONS[table],
-        metadata={"partitioned_by": "event_date" if event else "date"},
-        check_specs=[AssetCheckSpec(GATE, asset=key, blocking=blocking,
-                                    description=f"Great Expectations suite silver.{table}: keys, values, times, uniqueness, joinability.")],
+
+def _check(table: str, outcome: SuiteOutcome, lake: str) -> AssetCheckResult:
+    return AssetCheckResult(
+        asset_key=KEYS[table],
+        check_name=GATE,
+        passed=outcome.passed,
+        severity=AssetCheckSeverity.ERROR if outcome.blocking else AssetCheckSeverity.WARN,
+        description=("passed" if outcome.passed else "FAILED: " + "; ".join(o.describe() for o in outcome.failed)),
+        metadata={
+            "failed_expectations": MetadataValue.json([o.describe() for o in outcome.failed]),
+            "observed": MetadataValue.json({o.expectation: o.observed if o.observed is not None else
+                                            (None if o.unexpected_percent is None else f"{o.unexpected_percent:.2f}% unexpected")
+                                            for o in outcome.outcomes}),
+            "thresholds_version": outcome.thresholds_version,
+            "validation_results": MetadataValue.path(VALIDATION_RESULTS.path(lake)),
+            **({"data_docs": MetadataValue.url(outcome.data_docs)} if outcome.data_docs else {}),
+        },
     )
-    def _silver(context: AssetExecutionContext, spark: SparkResource, lake: LakeResource) -> MaterializeResult:
-        night = dt.date.fromisoformat(context.partition_key)
-        n = B.Night(spark.session(), lake.lake_root(), night, load_config())
-        df = build(n)
-        outcome = validate(n.spark, n.lake, table, df, night, context.run_id)
-        if outcome.failed:
-            context.log.error(f"silver.{table} failed its gate: " + "; ".join(o.describe() for o in outcome.failed))
-        return MaterializeResult(
-            metadata={"path": MetadataValue.path(silver(table).path(n.lake)), **_stats(table, df)},
-            check_results=[AssetCheckResult(
-                check_name=GATE,
-                passed=outcome.passed,
-                severity=AssetCheckSeverity.ERROR if outcome.blocking else AssetCheckSeverity.WARN,
-                description=("passed" if outcome.passed else "FAILED: " + "; ".join(o.describe() for o in outcome.failed)),
-                metadata={
-                    "failed_expectations": MetadataValue.json([o.describe() for o in outcome.failed]),
-                    "observed": MetadataValue.json({o.expectation: o.observed if o.observed is not None else
-                                                    (None if o.unexpected_percent is None else f"{o.unexpected_percent:.2f}% unexpected")
-                                                    for o in outcome.outcomes}),
-                    "thresholds_version": outcome.thresholds_version,
-                    "validation_results": MetadataValue.path(VALIDATION_RESULTS.path(n.lake)),
-                    **({"data_docs": MetadataValue.url(outcome.data_docs)} if outcome.data_docs else {}),
-                },
-            )],
-        )
-
-    return _silver
 
 
-def _event_builder(table: str) -> Callable[[B.Night], DataFrame]:
-    return lambda n: B.build_events(n, table)
-
-
-BUILDERS: Sequence[tuple[str, Callable[[B.Night], DataFrame]]] = (
-    ("identities", B.build_identities),
-    ("devices", B.build_devices),
-    *[(t, _event_builder(t)) for t in SILVER_EVENT_TABLES],
-    ("entitlements", B.build_entitlements),
-    ("resources", B.build_resources),
-    ("threat_indicators", B.build_threat_indicators),
+@multi_asset(
+    specs=[
+        AssetSpec(KEYS[t], deps=_deps(t), group_name=GROUP_SILVER, kinds={"spark", "delta"}, skippable=True,
+                  description=DESCRIPTIONS[t], metadata={"partitioned_by": "event_date" if t in SILVER_EVENT_TABLES else "date"})
+        for t in B.SILVER_ORDER
+    ],
+    check_specs=[
+        AssetCheckSpec(GATE, asset=KEYS[t], blocking=load_thresholds().blocking(t),
+                       description=f"Great Expectations suite silver.{t}: keys, values, times, uniqueness, joinability.")
+        for t in B.SILVER_ORDER
+    ],
+    partitions_def=DAILY,
+    can_subset=True,
+    name="silver_model",
 )
-SILVER_ASSETS = [silver_asset(t, f) for t, f in BUILDERS]
+def silver_model(context: AssetExecutionContext, spark: SparkResource, lake: LakeResource) -> Iterator[
+        MaterializeResult | AssetCheckResult]:
+    """Normalize the night into the OCSF-aligned model, gating each table as it is built."""
+    night = dt.date.fromisoformat(context.partition_key)
+    n = B.Night(spark.session(), lake.lake_root(), night, load_config())
+    gate = NightGate(n.spark, n.lake, night, context.run_id)
+    outcomes: dict[str, SuiteOutcome] = {}
+
+    def check(table: str, df: DataFrame) -> bool:
+        outcomes[table] = o = gate.check(table, df)
+        if o.failed:
+            context.log.error(f"silver.{table} failed its gate: " + "; ".join(x.describe() for x in o.failed))
+        return o.passed or not o.blocking
+
+    selected = {t for t, k in KEYS.items() if k in context.selected_asset_keys}
+    built = B.build_silver(n, selected, check)
+    gate.finish()
+    for table in B.SILVER_ORDER:
+        if table in built:
+            yield MaterializeResult(asset_key=KEYS[table], metadata={"path": MetadataValue.path(silver(table).path(n.lake)),
+                                                                     **_stats(table, built[table])})
+            yield _check(table, outcomes[table], n.lake)
+    skipped = sorted(selected - set(built))
+    if skipped:
+        context.log.error(f"not built tonight, because a table they depend on failed its gate: {', '.join(skipped)}")
+
+
+SILVER_ASSETS = [silver_model]

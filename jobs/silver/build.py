@@ -9,6 +9,7 @@ partition of their own table (found within a week, else by a scan of partition v
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 from pyspark.sql import DataFrame, SparkSession
@@ -25,7 +26,7 @@ from jobs.silver import resources as R
 from jobs.silver.config import SilverConfig
 from jobs.sources import SOURCES
 from ztlake import delta_io
-from ztlake.tables import Table, bronze, silver
+from ztlake.tables import SILVER_EVENT_TABLES, Table, bronze, silver
 
 EVENT_PARTITION = "event_date"
 SNAPSHOT_PARTITION = "date"
@@ -120,64 +121,8 @@ IDENTITY_SOURCES = ("scim_users", "okta", "entra_signin", "entra_audit", "intune
                     "okta_users")
 
 
-def build_identities(n: Night) -> DataFrame:
-    b = {s: n.bronze(s) for s in IDENTITY_SOURCES}
-    people = I.directory_people(b["scim_users"])
-    wl, svc = I.workloads(b["aws_iam"], people)
-    prev = n.previous(silver("identities"), I.IDENTITIES_SCHEMA)
-    aliases = I.all_aliases(I.tonight_aliases(b, people, wl, svc, n.cfg), prev).localCheckpoint()
-    snap = I.identities_snapshot(n.night, people, wl, aliases, prev, I.lifecycle_targets(b, aliases), I.vouching(b, aliases), n.cfg,
-                                 I.idp_last_logins(b["okta_users"], aliases))
-    out = conform(snap, I.IDENTITIES_SCHEMA)
-    write_snapshot(n, silver("identities"), out)
-    return n.silver(silver("identities"))
-
-
-def user_aliases(n: Night) -> DataFrame:
-    return I.previous_aliases(n.silver(silver("identities")))
-
-
 def resource_aliases(n: Night) -> DataFrame:
     return R.catalog_aliases(n.latest_bronze_snapshot("resource_catalog"))
-
-
-def build_devices(n: Night) -> DataFrame:
-    ua = user_aliases(n).localCheckpoint()
-    inv = D.inventory(n.bronze("intune_devices"), n.bronze("edr_hosts")).localCheckpoint()
-    inv_al = D.inventory_aliases(inv)
-    idp, idp_al = D.idp_only_devices(D.idp_devices(n.bronze("okta"), n.bronze("entra_signin")), inv_al, ua)
-    known = inv_al.unionByName(idp_al)
-    ips = D.ip_map(n.night, inv, n.bronze("windows_security"), n.bronze("data_access"), known, n.cfg).localCheckpoint()
-    servers = resource_aliases(n).where(F.col("alias_type") == "hostname")
-    cands = D.ghost_candidates(n.bronze("zeek_dns"), n.bronze("zeek_conn"), n.bronze("windows_security"), n.cfg)
-    # Only MDM/EDR devices (and catalogued servers) explain traffic: an IdP-only device on the LAN is a ghost.
-    ghost, ghost_al = D.ghosts(n.night, cands, inv_al.unionByName(servers), ips)
-    ghost_ips = ghost_al.where(F.col("alias_type") == "ip").select(
-        F.lit(n.night).alias("date"), F.col("alias_value").alias("ip"), F.col("entity_uid").alias("device_uid"), "rule",
-        F.lit(None).cast("string").alias("source"), F.lit(None).cast("string").alias("_event_id"))
-    all_ips = conform(ips.unionByName(ghost_ips), D.IP_MAP_DDL)
-    prev = n.previous(silver("devices"), D.DEVICES_DDL)
-    snap = D.devices_snapshot(n.night, inv, idp, ghost, all_ips, prev, ua, n.cfg)
-    write_snapshot(n, silver("device_ip_map"), all_ips)
-    write_snapshot(n, silver("devices"), conform(snap, D.DEVICES_DDL))
-    return n.silver(silver("devices"))
-
-
-def device_aliases(n: Night) -> DataFrame:
-    """Every identifier naming a device tonight, from tonight's devices snapshot (IPs: tonight's map)."""
-    devs = n.silver(silver("devices")).where(F.col("seen_tonight"))
-    def part(alias_type: str, col: str, rule: str | None = None, array: bool = True) -> DataFrame:
-        value = F.explode(col) if array else F.col(col)
-        rule_col = F.lit(rule) if rule else F.when(F.col("ghost"), F.lit("ghost")).otherwise(F.lit(alias_type))
-        return devs.select(F.lit(alias_type).alias("alias_type"), value.alias("alias_value"), F.col("device_uid").alias("entity_uid"),
-                           rule_col.alias("rule"))
-    ip = n.silver(silver("device_ip_map")).select(F.lit("ip").alias("alias_type"), F.col("ip").alias("alias_value"),
-                                                  F.col("device_uid").alias("entity_uid"), "rule")
-    out = (part("hostname", "hostnames").unionByName(part("serial", "serials")).unionByName(part("mac", "macs"))
-           .unionByName(part("entra_device_id", "entra_device_ids")).unionByName(part("okta_device_id", "okta_device_ids"))
-           .unionByName(part("intune_id", "intune_id", array=False)).unionByName(part("edr_aid", "edr_aid", array=False))
-           .unionByName(ip))
-    return out.where(F.col("alias_value").isNotNull()).distinct()
 
 
 # --- events ----------------------------------------------------------------------------------------
@@ -202,24 +147,6 @@ def event_sources(table: str) -> tuple[str, ...]:
     return tuple(s for s, _ in EVENT_TABLES[table][1])
 
 
-def build_events(n: Night, table: str) -> DataFrame:
-    columns, builders = EVENT_TABLES[table]
-    ua = user_aliases(n).localCheckpoint()
-    da = device_aliases(n).localCheckpoint()
-    ra = resource_aliases(n).localCheckpoint()
-    owners = n.silver(silver("devices")).select("device_uid", "owner_user_uid")
-    out: DataFrame | None = None
-    for source, builder in builders:
-        built = getattr(V, builder)(n.bronze(source))
-        rows = V.finish(built, columns, ua, da, ra, owners)
-        if table in CHANGE_SPLIT:
-            rows = V.split_changes(rows, CHANGE_SPLIT[table])
-        out = rows if out is None else out.unionByName(rows)
-    assert out is not None
-    write_events(n, silver(table), out.withColumn("_config_version", F.lit(n.cfg.version)))
-    return delta_io.read(n.spark, silver(table).path(n.lake)).where(F.col("_landing_date") == F.lit(n.night))
-
-
 # --- entitlements, resources, threat indicators -----------------------------------------------------
 
 def tonight_events(n: Night, table: str) -> DataFrame:
@@ -229,36 +156,170 @@ def tonight_events(n: Night, table: str) -> DataFrame:
     return delta_io.read(n.spark, path).where(F.col("_landing_date") == F.lit(n.night))
 
 
-def build_entitlements(n: Night) -> DataFrame:
-    ua = user_aliases(n).localCheckpoint()
-    ra = resource_aliases(n)
-    groups = E.group_entitlements(n.bronze("scim_groups"), n.bronze("scim_users"), n.cfg).localCheckpoint()
-    held = groups.unionByName(E.aws_entitlements(n.bronze("aws_iam"), groups, ua, ra, n.cfg))
-    used = E.usage(tonight_events(n, "authentication"), tonight_events(n, "api_activity"), tonight_events(n, "datastore_activity"))
-    prev = n.previous(silver("entitlements"), E.ENTITLEMENTS_DDL)
-    snap = E.entitlements_snapshot(n.night, held, used, prev, ua, n.cfg)
-    write_snapshot(n, silver("entitlements"), conform(snap, E.ENTITLEMENTS_DDL))
-    return n.silver(silver("entitlements"))
-
-
 RESOURCE_EVENT_TABLES = ("authentication", "api_activity", "account_change", "entitlement_change", "datastore_activity")
 
 
-def build_resources(n: Night) -> DataFrame:
-    seen = None
-    for table in RESOURCE_EVENT_TABLES:
-        part = tonight_events(n, table).where(F.col("resource_uid").isNotNull()).select(
-            "resource_uid", F.lit(None).cast("string").alias("name"), F.lit(None).cast("string").alias("type"), F.lit(table).alias("table"))
-        seen = part if seen is None else seen.unionByName(part)
-    assert seen is not None
-    prev = n.previous(silver("resources"), R.RESOURCES_DDL)
-    snap = R.resources_snapshot(n.night, n.latest_bronze_snapshot("resource_catalog"), seen.distinct(), prev, n.cfg)
-    write_snapshot(n, silver("resources"), conform(snap, R.RESOURCES_DDL))
-    return n.silver(silver("resources"))
+# --- the whole layer, as one plan ---------------------------------------------------------------------
+
+# What each silver table is built from, among the silver tables: a table whose blocking gate failed
+# stops every table that depends on it (and so everything downstream of those).
+SILVER_DEPENDS: dict[str, tuple[str, ...]] = {
+    "threat_indicators": (),
+    "identities": (),
+    "devices": ("identities",),
+    **{t: ("identities", "devices") for t in EVENT_TABLES},
+    "entitlements": ("identities", "authentication", "api_activity", "datastore_activity"),
+    "resources": RESOURCE_EVENT_TABLES,
+}
+SILVER_ORDER = ("threat_indicators", "identities", "devices", *EVENT_TABLES, "entitlements", "resources")
 
 
-def build_threat_indicators(n: Night) -> DataFrame:
-    prev = n.previous(silver("threat_indicators"), R.THREAT_DDL)
-    snap = R.threat_snapshot(n.night, n.bronze("threat_intel"), prev)
-    write_snapshot(n, silver("threat_indicators"), conform(snap, R.THREAT_DDL))
-    return n.silver(silver("threat_indicators"))
+def _keep(df: DataFrame) -> DataFrame:
+    """Materialize once: the write, the gate, the metadata and every dependent table read these rows."""
+    return df.localCheckpoint(eager=True)
+
+
+def build_silver(n: Night, selected: Collection[str], gate: Callable[[str, DataFrame], bool]) -> dict[str, DataFrame]:
+    """Build, write and gate the night's silver tables in dependency order, sharing every frame.
+
+    `gate(table, rows)` validates a table's rows and returns False when its blocking gate failed;
+    the tables that depend on it are then not built. Tables not in `selected` are read from the
+    lake (an earlier run built them). Returns the rows of each table built tonight."""
+    built: dict[str, DataFrame] = {}
+    stopped: set[str] = set()
+
+    def rows(table: str) -> DataFrame:
+        if table in built:
+            return built[table]
+        if table in SILVER_EVENT_TABLES:
+            return tonight_events(n, table)
+        return n.silver(silver(table))
+
+    def publish(table: str, df: DataFrame, write: Callable[[DataFrame], None]) -> None:
+        df = _keep(df)
+        write(df)
+        built[table] = df
+        if not gate(table, df):
+            stopped.add(table)
+
+    def wanted(table: str) -> bool:
+        return table in selected and not any(d in stopped or (d in selected and d not in built) for d in SILVER_DEPENDS[table])
+
+    if wanted("threat_indicators"):
+        prev = n.previous(silver("threat_indicators"), R.THREAT_DDL)
+        snap = conform(R.threat_snapshot(n.night, n.bronze("threat_intel"), prev), R.THREAT_DDL)
+        publish("threat_indicators", snap, lambda df: write_snapshot(n, silver("threat_indicators"), df))
+    if wanted("identities"):
+        publish("identities", _identities(n), lambda df: write_snapshot(n, silver("identities"), df))
+    ua = I.previous_aliases(rows("identities")).localCheckpoint() if any(
+        wanted(t) for t in ("devices", *EVENT_TABLES, "entitlements")) else None
+    if wanted("devices"):
+        assert ua is not None
+        devices, ips = _devices(n, ua)
+        ips = _keep(ips)
+        write_snapshot(n, silver("device_ip_map"), ips)
+        built["device_ip_map"] = ips
+        publish("devices", devices, lambda df: write_snapshot(n, silver("devices"), df))
+    events = [t for t in EVENT_TABLES if wanted(t)]
+    if events:
+        assert ua is not None
+        devs = rows("devices")
+        ips = built.get("device_ip_map") or n.silver(silver("device_ip_map"))
+        shared = (ua, _device_aliases(devs, ips).localCheckpoint(), resource_aliases(n).localCheckpoint(),
+                  devs.select("device_uid", "owner_user_uid"))
+        changes = None
+        if any(t in CHANGE_SPLIT for t in events):
+            # The account and entitlement change tables come from the same four builders: run them once.
+            changes = _keep(_event_rows(n, EVENT_TABLES["account_change"], *shared))
+        for table in events:
+            columns, builders = EVENT_TABLES[table]
+            df = V.split_changes(changes, CHANGE_SPLIT[table]) if changes is not None and table in CHANGE_SPLIT else \
+                _event_rows(n, (columns, builders), *shared)
+            publish(table, df.withColumn("_config_version", F.lit(n.cfg.version)),
+                    lambda df, t=table: write_events(n, silver(t), df))  # type: ignore[misc]
+    if wanted("entitlements"):
+        assert ua is not None
+        publish("entitlements", _entitlements(n, ua, rows("authentication"), rows("api_activity"), rows("datastore_activity")),
+                lambda df: write_snapshot(n, silver("entitlements"), df))
+    if wanted("resources"):
+        seen = None
+        for table in RESOURCE_EVENT_TABLES:
+            part = rows(table).where(F.col("resource_uid").isNotNull()).select(
+                "resource_uid", F.lit(None).cast("string").alias("name"), F.lit(None).cast("string").alias("type"),
+                F.lit(table).alias("table"))
+            seen = part if seen is None else seen.unionByName(part)
+        assert seen is not None
+        prev = n.previous(silver("resources"), R.RESOURCES_DDL)
+        snap = R.resources_snapshot(n.night, n.latest_bronze_snapshot("resource_catalog"), seen.distinct(), prev, n.cfg)
+        publish("resources", conform(snap, R.RESOURCES_DDL), lambda df: write_snapshot(n, silver("resources"), df))
+    built.pop("device_ip_map", None)
+    return built
+
+
+def _identities(n: Night) -> DataFrame:
+    b = {s: n.bronze(s) for s in IDENTITY_SOURCES}
+    people = I.directory_people(b["scim_users"])
+    wl, svc = I.workloads(b["aws_iam"], people)
+    prev = n.previous(silver("identities"), I.IDENTITIES_SCHEMA)
+    aliases = I.all_aliases(I.tonight_aliases(b, people, wl, svc, n.cfg), prev).localCheckpoint()
+    snap = I.identities_snapshot(n.night, people, wl, aliases, prev, I.lifecycle_targets(b, aliases), I.vouching(b, aliases), n.cfg,
+                                 I.idp_last_logins(b["okta_users"], aliases))
+    return conform(snap, I.IDENTITIES_SCHEMA)
+
+
+def _devices(n: Night, ua: DataFrame) -> tuple[DataFrame, DataFrame]:
+    """Tonight's devices snapshot and the IP map (written to silver/device_ip_map)."""
+    inv = D.inventory(n.bronze("intune_devices"), n.bronze("edr_hosts")).localCheckpoint()
+    inv_al = D.inventory_aliases(inv)
+    idp, idp_al = D.idp_only_devices(D.idp_devices(n.bronze("okta"), n.bronze("entra_signin")), inv_al, ua)
+    known = inv_al.unionByName(idp_al)
+    ips = D.ip_map(n.night, inv, n.bronze("windows_security"), n.bronze("data_access"), known, n.cfg).localCheckpoint()
+    servers = resource_aliases(n).where(F.col("alias_type") == "hostname")
+    cands = D.ghost_candidates(n.bronze("zeek_dns"), n.bronze("zeek_conn"), n.bronze("windows_security"), n.cfg)
+    # Only MDM/EDR devices (and catalogued servers) explain traffic: an IdP-only device on the LAN is a ghost.
+    ghost, ghost_al = D.ghosts(n.night, cands, inv_al.unionByName(servers), ips)
+    ghost_ips = ghost_al.where(F.col("alias_type") == "ip").select(
+        F.lit(n.night).alias("date"), F.col("alias_value").alias("ip"), F.col("entity_uid").alias("device_uid"), "rule",
+        F.lit(None).cast("string").alias("source"), F.lit(None).cast("string").alias("_event_id"))
+    all_ips = conform(ips.unionByName(ghost_ips), D.IP_MAP_DDL)
+    prev = n.previous(silver("devices"), D.DEVICES_DDL)
+    snap = D.devices_snapshot(n.night, inv, idp, ghost, all_ips, prev, ua, n.cfg)
+    return conform(snap, D.DEVICES_DDL), all_ips
+
+
+def _device_aliases(devices: DataFrame, ip_map: DataFrame) -> DataFrame:
+    """Every identifier naming a device tonight, from tonight's devices snapshot (IPs: tonight's map)."""
+    devs = devices.where(F.col("seen_tonight"))
+
+    def part(alias_type: str, col: str, rule: str | None = None, array: bool = True) -> DataFrame:
+        value = F.explode(col) if array else F.col(col)
+        rule_col = F.lit(rule) if rule else F.when(F.col("ghost"), F.lit("ghost")).otherwise(F.lit(alias_type))
+        return devs.select(F.lit(alias_type).alias("alias_type"), value.alias("alias_value"), F.col("device_uid").alias("entity_uid"),
+                           rule_col.alias("rule"))
+    ip = ip_map.select(F.lit("ip").alias("alias_type"), F.col("ip").alias("alias_value"), F.col("device_uid").alias("entity_uid"),
+                       "rule")
+    out = (part("hostname", "hostnames").unionByName(part("serial", "serials")).unionByName(part("mac", "macs"))
+           .unionByName(part("entra_device_id", "entra_device_ids")).unionByName(part("okta_device_id", "okta_device_ids"))
+           .unionByName(part("intune_id", "intune_id", array=False)).unionByName(part("edr_aid", "edr_aid", array=False))
+           .unionByName(ip))
+    return out.where(F.col("alias_value").isNotNull()).distinct()
+
+
+def _event_rows(n: Night, table_def: tuple[tuple[str, ...], tuple[tuple[str, str], ...]], ua: DataFrame, da: DataFrame,
+                ra: DataFrame, owners: DataFrame) -> DataFrame:
+    columns, builders = table_def
+    out: DataFrame | None = None
+    for source, builder in builders:
+        rows = V.finish(getattr(V, builder)(n.bronze(source)), columns, ua, da, ra, owners)
+        out = rows if out is None else out.unionByName(rows)
+    assert out is not None
+    return out
+
+
+def _entitlements(n: Night, ua: DataFrame, auth: DataFrame, api: DataFrame, store: DataFrame) -> DataFrame:
+    ra = resource_aliases(n)
+    groups = E.group_entitlements(n.bronze("scim_groups"), n.bronze("scim_users"), n.cfg).localCheckpoint()
+    held = groups.unionByName(E.aws_entitlements(n.bronze("aws_iam"), groups, ua, ra, n.cfg))
+    used = E.usage(auth, api, store)
+    prev = n.previous(silver("entitlements"), E.ENTITLEMENTS_DDL)
+    return conform(E.entitlements_snapshot(n.night, held, used, prev, ua, n.cfg), E.ENTITLEMENTS_DDL)
