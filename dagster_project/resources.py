@@ -1,13 +1,16 @@
 """Resources: the one Spark session, and where the lake and the landing zone live."""
 
 
+import datetime as dt
 import os
 from pathlib import Path
 
-from dagster import ConfigurableResource
+from dagster import AssetExecutionContext, ConfigurableResource
 from pydantic import Field
 from pyspark.sql import SparkSession
 
+from jobs.silver.build import Night
+from jobs.silver.config import load as load_silver
 from ztlake.spark import REPO_ROOT, build_session
 
 
@@ -55,3 +58,17 @@ class ModelsResource(ConfigurableResource):
 
     def labels_path(self) -> str | None:
         return self.labels or os.environ.get("ZTLAKE_LABELS")
+
+
+# The night of the run in progress: every asset of one run shares it, so frames a layer materialized
+# (and config and policy read once) serve the layers after it. One run at a time per process.
+_RUN_NIGHT: dict[tuple[str, str, str], Night] = {}
+
+
+def night_of(context: AssetExecutionContext, spark: SparkResource, lake: LakeResource) -> Night:
+    """The run's `Night` for the partition being materialized (created by the first asset that asks)."""
+    key = (context.run_id, lake.lake_root(), context.partition_key)
+    if key not in _RUN_NIGHT:
+        _RUN_NIGHT.clear()  # a new run: let the last run's frames go
+        _RUN_NIGHT[key] = Night(spark.session(), lake.lake_root(), dt.date.fromisoformat(context.partition_key), load_silver())
+    return _RUN_NIGHT[key]

@@ -17,7 +17,7 @@ from pyspark.sql import functions as F
 from features import device as DV
 from features import identity as ID
 from features.config import FeatureConfig
-from jobs.silver.build import Night, conform, tonight_events, with_schema, write_snapshot
+from jobs.silver.build import Night, conform, materialize, tonight_events, with_schema, write_snapshot
 from jobs.silver.identities import IDENTITIES_SCHEMA
 from ztlake import delta_io
 from ztlake.tables import DEVICE_FEATURES_DAILY, IDENTITY_BASELINES, IDENTITY_FEATURES_DAILY, silver
@@ -56,19 +56,19 @@ def build_identity_features(n: Night, cfg: FeatureConfig) -> tuple[DataFrame, di
     trips = ID.travel(x.auth, x.baseline_prev, cfg).localCheckpoint()
     peers = ID.peer_resource_share(x.baseline_prev, x.identities)
     has_history = scanned["baseline_prev"] > 0
-    feats = conform(ID.identity_features(n.night, x.identities, daily, trips, x.baseline_prev, peers, has_history, cfg),
-                    ID.IDENTITY_FEATURES_DDL).localCheckpoint()
+    feats = materialize(conform(ID.identity_features(n.night, x.identities, daily, trips, x.baseline_prev, peers, has_history, cfg),
+                                ID.IDENTITY_FEATURES_DDL))
     write_snapshot(n, IDENTITY_FEATURES_DAILY, feats)
     write_snapshot(n, IDENTITY_BASELINES, conform(ID.roll_baseline(n.night, x.baseline_prev, daily, trips, feats, cfg), ID.BASELINE_DDL))
-    return n.silver(IDENTITY_FEATURES_DAILY), scanned
+    return n.keep(IDENTITY_FEATURES_DAILY, feats), scanned
 
 
 def build_device_features(n: Night, cfg: FeatureConfig) -> DataFrame:
     x = inputs(n)
     events = ID.activity_events(x.auth, x.api, x.store, x.resources, x.threat, cfg)
-    write_snapshot(n, DEVICE_FEATURES_DAILY, conform(DV.device_features(n.night, x.devices, events, x.identities, cfg.version),
-                                                     DV.DEVICE_FEATURES_DDL))
-    return n.silver(DEVICE_FEATURES_DAILY)
+    df = materialize(conform(DV.device_features(n.night, x.devices, events, x.identities, cfg.version), DV.DEVICE_FEATURES_DDL))
+    write_snapshot(n, DEVICE_FEATURES_DAILY, df)
+    return n.keep(DEVICE_FEATURES_DAILY, df)
 
 
 def read_window(n: Night, days: int) -> DataFrame:

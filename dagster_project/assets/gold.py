@@ -4,7 +4,6 @@ They run after every blocking silver gate of the night passed (they depend on th
 so features are never computed from data that failed the joinability gate.
 """
 
-import datetime as dt
 from collections.abc import Iterator
 
 from dagster import (
@@ -19,11 +18,9 @@ from dagster import (
 from pyspark.sql import functions as F
 
 from dagster_project.partitions import DAILY
-from dagster_project.resources import LakeResource, SparkResource
+from dagster_project.resources import LakeResource, SparkResource, night_of
 from features import build as FB
 from features.config import load as load_features
-from jobs.silver import build as B
-from jobs.silver.config import load as load_silver
 from ztlake.tables import (
     DEVICE_FEATURES_DAILY,
     GROUP_GOLD,
@@ -48,8 +45,7 @@ FEATURE_INPUTS = [AssetKey(silver(t).key) for t in ("authentication", "api_activ
     partitions_def=DAILY,
 )
 def identity_features(context: AssetExecutionContext, spark: SparkResource, lake: LakeResource) -> Iterator[MaterializeResult]:
-    night = dt.date.fromisoformat(context.partition_key)
-    n = B.Night(spark.session(), lake.lake_root(), night, load_silver())
+    n = night_of(context, spark, lake)
     cfg = load_features()
     feats, scanned = FB.build_identity_features(n, cfg)
     r = feats.agg(F.count("*").alias("n"), F.sum((F.col("events_total") > 0).cast("int")).alias("active"),
@@ -75,8 +71,7 @@ def identity_features(context: AssetExecutionContext, spark: SparkResource, lake
                 "and the identities that used it.",
 )
 def device_features(context: AssetExecutionContext, spark: SparkResource, lake: LakeResource) -> MaterializeResult:
-    night = dt.date.fromisoformat(context.partition_key)
-    n = B.Night(spark.session(), lake.lake_root(), night, load_silver())
+    n = night_of(context, spark, lake)
     df = FB.build_device_features(n, load_features())
     r = df.agg(F.count("*").alias("n"), F.sum(F.col("ghost").cast("int")).alias("ghosts"),
                F.sum((~F.coalesce("managed", F.lit(False))).cast("int")).alias("unmanaged")).first()

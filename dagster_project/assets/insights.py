@@ -4,17 +4,15 @@ security architects, outcome metrics and the static leadership report for leader
 Each night's tables are built only after the night's silver gates passed (they sit downstream of
 the gated silver assets), and the report only after the night's publication record."""
 
-import datetime as dt
 
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 from pyspark.sql import functions as F
 
 from dagster_project.partitions import DAILY
-from dagster_project.resources import LakeResource, SparkResource
+from dagster_project.resources import LakeResource, SparkResource, night_of
 from jobs.insights import build as IB
 from jobs.insights.report import write_report
 from jobs.silver import build as B
-from jobs.silver.config import load as load_silver
 from ztlake.tables import (
     ACCESS_REVIEW_PRIORITIES,
     BLAST_RADIUS,
@@ -37,7 +35,7 @@ REPORT_KEY = AssetKey([REPORTS_DIR, "leadership_report"])
 
 
 def _night(context: AssetExecutionContext, spark: SparkResource, lake: LakeResource) -> B.Night:
-    return B.Night(spark.session(), lake.lake_root(), dt.date.fromisoformat(context.partition_key), load_silver())
+    return night_of(context, spark, lake)
 
 
 @asset(

@@ -1,7 +1,6 @@
 """Model assets: peer groups and behaviour scores, scored nightly with the MLflow `champion`;
 training runs inside them when it is due (weekly by default, see config/models.yaml)."""
 
-import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,9 +16,7 @@ from dagster import (
 from pyspark.sql import functions as F
 
 from dagster_project.partitions import DAILY
-from dagster_project.resources import LakeResource, ModelsResource, SparkResource
-from jobs.silver import build as B
-from jobs.silver.config import load as load_silver
+from dagster_project.resources import LakeResource, ModelsResource, SparkResource, night_of
 from models import jobs as MJ
 from models.backtest import label_days
 from models.config import load as load_models
@@ -58,7 +55,7 @@ def _meta(outcome: MJ.Outcome, lake: str) -> dict[str, Any]:
 )
 def peer_groups(context: AssetExecutionContext, spark: SparkResource, lake: LakeResource,
                 models: ModelsResource) -> Iterator[MaterializeResult]:
-    n = B.Night(spark.session(), lake.lake_root(), dt.date.fromisoformat(context.partition_key), load_silver())
+    n = night_of(context, spark, lake)
     cfg = load_models(retrain_every_days=models.retrain_every_days)
     groups, outliers, outcome = MJ.peers_night(n, cfg, label_days(models.labels_path()))
     top = [f"{r['rank']}. {r['email']}: {r['explanation']}" for r in outliers.where(F.col("rank") <= 5).orderBy("rank").collect()]
@@ -77,7 +74,7 @@ def peer_groups(context: AssetExecutionContext, spark: SparkResource, lake: Lake
     description="Isolation-forest anomaly score and percentile per identity-day, with its top contributing features in words.",
 )
 def behaviour_scores(context: AssetExecutionContext, spark: SparkResource, lake: LakeResource, models: ModelsResource) -> MaterializeResult:
-    n = B.Night(spark.session(), lake.lake_root(), dt.date.fromisoformat(context.partition_key), load_silver())
+    n = night_of(context, spark, lake)
     cfg = load_models(retrain_every_days=models.retrain_every_days)
     scores, outcome = MJ.behaviour_night(n, cfg, label_days(models.labels_path()))
     top = [f"{r['email']} p{r['percentile']:.1f}: " + "; ".join(f["explanation"] for f in r["top_factors"])

@@ -1,16 +1,13 @@
 """Risk asset: tonight's decisions from the versioned policy (policies/current.yaml), at the
 identity-day and sensitive-request grains, each with its factors and the policy version."""
 
-import datetime as dt
 
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 from pyspark.sql import functions as F
 
 from dagster_project.partitions import DAILY
-from dagster_project.resources import LakeResource, ModelsResource, SparkResource
+from dagster_project.resources import LakeResource, ModelsResource, SparkResource, night_of
 from jobs.risk.build import backtest_night, build_incidents, build_risk
-from jobs.silver import build as B
-from jobs.silver.config import load as load_silver
 from models.backtest import label_days
 from models.config import load as load_models
 from ztlake.tables import (
@@ -39,7 +36,7 @@ RISK_INPUTS = [AssetKey(t.key) for t in (IDENTITY_FEATURES_DAILY, DEVICE_FEATURE
                 "policy in policies/current.yaml (docs/policy.md).",
 )
 def risk_scores(context: AssetExecutionContext, spark: SparkResource, lake: LakeResource, models: ModelsResource) -> MaterializeResult:
-    n = B.Night(spark.session(), lake.lake_root(), dt.date.fromisoformat(context.partition_key), load_silver())
+    n = night_of(context, spark, lake)
     df, inforce = build_risk(n)
     cfg = load_models()
     bt = backtest_night(n, df, label_days(models.labels_path()), cfg.budgets, context.run_id, cfg.version, inforce.policy)
@@ -68,7 +65,7 @@ def risk_scores(context: AssetExecutionContext, spark: SparkResource, lake: Lake
                 "evidence pointers (silver table and _event_id), a summary citing them, and next steps.",
 )
 def incidents(context: AssetExecutionContext, spark: SparkResource, lake: LakeResource) -> MaterializeResult:
-    n = B.Night(spark.session(), lake.lake_root(), dt.date.fromisoformat(context.partition_key), load_silver())
+    n = night_of(context, spark, lake)
     df = build_incidents(n)
     open_now = df.where(F.col("status") == "open")
     top = [f"{r['severity']} {r['email']}: {r['summary'][:300]}" for r in open_now.orderBy(F.desc("max_score")).limit(5).collect()]

@@ -26,11 +26,10 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from dagster_project.partitions import DAILY
-from dagster_project.resources import LakeResource, SparkResource
+from dagster_project.resources import LakeResource, SparkResource, night_of
 from expectations.gate import NightGate, SuiteOutcome
 from expectations.suites import load_thresholds
 from jobs.silver import build as B
-from jobs.silver.config import load as load_config
 from ztlake.tables import GROUP_SILVER, SILVER_EVENT_TABLES, VALIDATION_RESULTS, bronze, silver
 
 GATE = "joinability_gate"
@@ -139,7 +138,7 @@ def silver_model(context: AssetExecutionContext, spark: SparkResource, lake: Lak
         MaterializeResult | AssetCheckResult]:
     """Normalize the night into the OCSF-aligned model, gating each table as it is built."""
     night = dt.date.fromisoformat(context.partition_key)
-    n = B.Night(spark.session(), lake.lake_root(), night, load_config())
+    n = night_of(context, spark, lake)
     gate = NightGate(n.spark, n.lake, night, context.run_id)
     outcomes: dict[str, SuiteOutcome] = {}
 

@@ -21,7 +21,7 @@ from jobs.insights import pseudonym as PS
 from jobs.risk.build import policy_in_force
 from jobs.risk.incidents import INCIDENTS_DDL
 from jobs.risk.score import RISK_DDL
-from jobs.silver.build import Night, conform, with_schema, write_snapshot
+from jobs.silver.build import Night, conform, materialize, with_schema, write_snapshot
 from jobs.silver.entitlements import ENTITLEMENTS_DDL
 from jobs.silver.identities import IDENTITIES_SCHEMA
 from jobs.silver.resources import RESOURCES_DDL
@@ -72,16 +72,18 @@ def build_access_review(n: Night) -> DataFrame:
     base = tonight(n, IDENTITY_BASELINES, BASELINE_DDL).select("user_uid", "last_activity_date")
     df = AR.review(n.night, tonight(n, silver("entitlements"), ENTITLEMENTS_DDL), ids, tonight(n, silver("resources"), RESOURCES_DDL),
                    tonight(n, PEER_GROUPS, PEER_GROUPS_DDL), base, state, policy)
-    write_snapshot(n, ACCESS_REVIEW_PRIORITIES, conform(df, AR.REVIEW_DDL))
-    return n.silver(ACCESS_REVIEW_PRIORITIES)
+    out = materialize(conform(df, AR.REVIEW_DDL))
+    write_snapshot(n, ACCESS_REVIEW_PRIORITIES, out)
+    return n.keep(ACCESS_REVIEW_PRIORITIES, out)
 
 
 def build_blast_radius(n: Night) -> DataFrame:
     df = BR.blast_radius(n.night, tonight(n, silver("entitlements"), ENTITLEMENTS_DDL), tonight(n, silver("resources"), RESOURCES_DDL),
                          tonight(n, silver("identities"), IDENTITIES_SCHEMA),
                          tonight(n, DEVICE_FEATURES_DAILY, DEVICE_FEATURES_DDL), n.previous(BLAST_RADIUS, BR.BLAST_DDL))
-    write_snapshot(n, BLAST_RADIUS, conform(df, BR.BLAST_DDL))
-    return n.silver(BLAST_RADIUS)
+    out = materialize(conform(df, BR.BLAST_DDL))
+    write_snapshot(n, BLAST_RADIUS, out)
+    return n.keep(BLAST_RADIUS, out)
 
 
 def soc_cases(n: Night) -> DataFrame:
@@ -105,9 +107,9 @@ def build_outcomes(n: Night) -> DataFrame:
         incidents=tonight(n, INCIDENTS, INCIDENTS_DDL), cases=soc_cases(n),
         blast_org=tonight(n, BLAST_RADIUS, BR.BLAST_DDL).where(F.col("grain") == "organization"),
         alert_min_score=policy_in_force(n).policy.incident_min_score)
-    df = n.spark.createDataFrame(OM.outcome_rows(n.night, inputs), OM.OUTCOME_DDL)
+    df = materialize(n.spark.createDataFrame(OM.outcome_rows(n.night, inputs), OM.OUTCOME_DDL))
     write_snapshot(n, OUTCOME_METRICS, df)
-    return n.silver(OUTCOME_METRICS)
+    return n.keep(OUTCOME_METRICS, df)
 
 
 def _safe_name(text: str) -> str:

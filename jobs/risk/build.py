@@ -17,7 +17,7 @@ from features.identity import IDENTITY_FEATURES_DDL
 from jobs.risk import incidents as I
 from jobs.risk import score as S
 from jobs.risk.policy import CURRENT, DECISIONS, LOOKALIKE_OK, Policy, PolicyError, load, parse
-from jobs.silver.build import Night, conform, tonight_events, with_schema, write_snapshot
+from jobs.silver.build import Night, conform, materialize, tonight_events, with_schema, write_snapshot
 from models import backtest as BT
 from models import tracking as TR
 from ztlake import delta_io
@@ -60,6 +60,16 @@ def policy_in_force(n: Night, path: Path | None = None) -> InForce:
     """The policy file if it validates (recorded in quality/policy_log the first time it is used);
     else the last accepted policy stays in force, and the refusal is returned to be shown."""
     path = path or CURRENT
+    try:  # read once per run, and again only if the file changes
+        memo = f"policy_in_force:{path}:{hash(Path(path).read_bytes())}"
+    except OSError:
+        memo = f"policy_in_force:{path}:unreadable"
+    if memo not in n.memo:
+        n.memo[memo] = _policy_in_force(n, path)
+    return n.memo[memo]
+
+
+def _policy_in_force(n: Night, path: Path) -> InForce:
     log = POLICY_LOG.path(n.lake)
     try:
         p = load(path)
@@ -135,10 +145,11 @@ def tonight_steps(n: Night) -> DataFrame:
 def build_risk(n: Night, path: Path | None = None) -> tuple[DataFrame, InForce]:
     inforce = policy_in_force(n, path)
     steps = tonight_steps(n).localCheckpoint()
-    write_snapshot(n, RISK_SCORES, score_night(n, inforce.policy, steps))
+    risk = materialize(score_night(n, inforce.policy, steps))
+    write_snapshot(n, RISK_SCORES, risk)
     # Tonight's sequence steps, so tomorrow's chains can start tonight (one partition per night).
     write_snapshot(n, SEQUENCE_STEPS, conform(steps.withColumn("date", F.lit(n.night)), S.STEPS_DDL))
-    return n.silver(RISK_SCORES), inforce
+    return n.keep(RISK_SCORES, risk), inforce
 
 
 RISK_MODEL = "ztlake-risk-policy"  # MLflow experiment and quality/backtest `model` of the policy's decisions
@@ -208,8 +219,9 @@ def build_incidents(n: Night, min_score: float | None = None, window_days: int |
         window_days = p.incident_window_days if window_days is None else window_days
     cases = I.tonight_cases(n.night, n.silver(RISK_SCORES), min_score)
     previous = n.previous(INCIDENTS, I.INCIDENTS_DDL)
-    write_snapshot(n, INCIDENTS, conform(I.roll(n.night, cases, previous, window_days), I.INCIDENTS_DDL))
-    return n.silver(INCIDENTS)
+    rolled = materialize(conform(I.roll(n.night, cases, previous, window_days), I.INCIDENTS_DDL))
+    write_snapshot(n, INCIDENTS, rolled)
+    return n.keep(INCIDENTS, rolled)
 
 
 def _key(df: DataFrame) -> DataFrame:

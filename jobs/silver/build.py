@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
+from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -34,11 +35,24 @@ SNAPSHOT_PARTITION = "date"
 
 @dataclass
 class Night:
+    """One night of one lake, shared by every layer of a run.
+
+    `frames` holds tonight's rows of the tables this run already built and materialized (a layer
+    registers them with `keep`), so later layers read those rows instead of scanning Delta again;
+    `memo` holds what a run reads once (the policy in force, say)."""
+
     spark: SparkSession
     lake: str
     night: dt.date
     cfg: SilverConfig
     _bronze: dict[str, DataFrame] = field(default_factory=dict)
+    frames: dict[Table, DataFrame] = field(default_factory=dict)
+    memo: dict[str, Any] = field(default_factory=dict)
+
+    def keep(self, table: Table, df: DataFrame) -> DataFrame:
+        """Register tonight's materialized rows of `table` (as written) for the rest of the run."""
+        self.frames[table] = df
+        return df
 
     def bronze(self, source: str) -> DataFrame:
         """Tonight's bronze rows of a source (snapshots: tonight's state), with `source` set."""
@@ -66,6 +80,9 @@ class Night:
         return delta_io.read(self.spark, path).where(F.col("_event_date") == F.lit(latest)).withColumn("source", F.lit(source))
 
     def silver(self, table: Table, partition: str = SNAPSHOT_PARTITION) -> DataFrame:
+        """Tonight's partition of a snapshot table (of any layer)."""
+        if table in self.frames:
+            return self.frames[table]
         return delta_io.read(self.spark, table.path(self.lake)).where(F.col(partition) == F.lit(self.night))
 
     def previous(self, table: Table, ddl: str | StructType) -> DataFrame:
@@ -150,6 +167,9 @@ def event_sources(table: str) -> tuple[str, ...]:
 # --- entitlements, resources, threat indicators -----------------------------------------------------
 
 def tonight_events(n: Night, table: str) -> DataFrame:
+    """Tonight's landed rows of a silver event table."""
+    if silver(table) in n.frames:
+        return n.frames[silver(table)]
     path = silver(table).path(n.lake)
     if not delta_io.exists(n.spark, path):
         raise FileNotFoundError(f"silver table {table} is missing at {path}: materialize it first")
@@ -174,7 +194,7 @@ SILVER_DEPENDS: dict[str, tuple[str, ...]] = {
 SILVER_ORDER = ("threat_indicators", "identities", "devices", *EVENT_TABLES, "entitlements", "resources")
 
 
-def _keep(df: DataFrame) -> DataFrame:
+def materialize(df: DataFrame) -> DataFrame:
     """Materialize once: the write, the gate, the metadata and every dependent table read these rows."""
     return df.localCheckpoint(eager=True)
 
@@ -196,9 +216,9 @@ def build_silver(n: Night, selected: Collection[str], gate: Callable[[str, DataF
         return n.silver(silver(table))
 
     def publish(table: str, df: DataFrame, write: Callable[[DataFrame], None]) -> None:
-        df = _keep(df)
+        df = materialize(df)
         write(df)
-        built[table] = df
+        built[table] = n.keep(silver(table), df)
         if not gate(table, df):
             stopped.add(table)
 
@@ -216,9 +236,9 @@ def build_silver(n: Night, selected: Collection[str], gate: Callable[[str, DataF
     if wanted("devices"):
         assert ua is not None
         devices, ips = _devices(n, ua)
-        ips = _keep(ips)
+        ips = materialize(ips)
         write_snapshot(n, silver("device_ip_map"), ips)
-        built["device_ip_map"] = ips
+        built["device_ip_map"] = n.keep(silver("device_ip_map"), ips)
         publish("devices", devices, lambda df: write_snapshot(n, silver("devices"), df))
     events = [t for t in EVENT_TABLES if wanted(t)]
     if events:
@@ -230,7 +250,7 @@ def build_silver(n: Night, selected: Collection[str], gate: Callable[[str, DataF
         changes = None
         if any(t in CHANGE_SPLIT for t in events):
             # The account and entitlement change tables come from the same four builders: run them once.
-            changes = _keep(_event_rows(n, EVENT_TABLES["account_change"], *shared))
+            changes = materialize(_event_rows(n, EVENT_TABLES["account_change"], *shared))
         for table in events:
             columns, builders = EVENT_TABLES[table]
             df = V.split_changes(changes, CHANGE_SPLIT[table]) if changes is not None and table in CHANGE_SPLIT else \
