@@ -77,6 +77,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         start=args.start,
         seed=args.seed,
         labels=Path(args.labels) if args.labels else None,
+        density=args.density,
     )
     print(summary)
     return 0
@@ -239,6 +240,8 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--out", required=True)
     _org_arguments(gen, days=7, start=None)
     gen.add_argument("--labels", help="write scenario ground truth here (JSON lines)")
+    gen.add_argument("--density", type=int, help="records per working person per day, for volume tests (routine "
+                     "behaviour writes about 15; the rest is background DNS and network traffic)")
     gen.set_defaults(func=cmd_generate)
 
     pol = sub.add_parser("policy", help="check, canary (diff) and promote risk policies",

@@ -150,3 +150,15 @@ def test_a_leaver_working_on_while_deprovisioning_lags_is_labelled_incidental_an
     # The bytes of seed 7's 200 x 9 landing as generated before incidental labels existed (commit
     # 32c016c). Update it only with a deliberate change to what the generator writes.
     assert digest.hexdigest()[:16] == "c1acdda522c2f16f"
+
+
+def test_density_adds_background_traffic_and_leaves_every_other_record_as_it_was(tmp_path):
+    day = dt.date(2026, 11, 3)  # a Tuesday: most people work
+    plain = generate(tmp_path / "plain", identities=40, days=1, start=day, seed=3)
+    dense = generate(tmp_path / "dense", identities=40, days=1, start=day, seed=3, density=100)
+    assert sum(dense.records.values()) >= 40 * 0.8 * 100 > sum(plain.records.values())
+    grown = {s for s in plain.records if dense.records[s] != plain.records[s]}
+    assert grown == {"zeek_dns", "zeek_conn"}
+    for source in ("okta", "cloudtrail", "entra_signin", "scim_users"):
+        for f in (tmp_path / "plain" / source / day.isoformat()).iterdir():
+            assert f.read_bytes() == (tmp_path / "dense" / source / day.isoformat() / f.name).read_bytes(), f

@@ -159,8 +159,14 @@ def event_id(source: str, obj: dict, text: str, day: dt.date) -> str:
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
 
-def generate(out: Path, identities: int, days: int, start: dt.date, seed: int = 7, labels: Path | None = None) -> GenerationSummary:
-    """Write `<out>/<source>/<YYYY-MM-DD>/<file>` for every source and day, and the labels."""
+def generate(out: Path, identities: int, days: int, start: dt.date, seed: int = 7, labels: Path | None = None,
+             density: int | None = None) -> GenerationSummary:
+    """Write `<out>/<source>/<YYYY-MM-DD>/<file>` for every source and day, and the labels.
+
+    `density`: records per working person per day, for volume tests. The routine behaviour writes
+    about 15; the rest is background DNS and network traffic from the person's laptop (what real
+    enterprises log most of), drawn from its own random stream, so every other record is the same
+    bytes as without it. Default: no background traffic."""
     if identities < 40:
         raise ValueError("--identities must be at least 40 (the scenarios need actors and look-alikes)")
     if days < 1:
@@ -176,7 +182,7 @@ def generate(out: Path, identities: int, days: int, start: dt.date, seed: int = 
             p = plan.person(i)
             if p.idp_active_on(d) and not plan.quiet(i, d):
                 if p.active_on(d):
-                    daily_behaviour(seed, p, day)
+                    daily_behaviour(seed, p, day, density)
                 else:
                     found += after_termination(seed, p, day)
             lifecycle(seed, p, day)
@@ -266,7 +272,22 @@ def soc_case(seed: int, label: dict) -> list[dict]:
     return out
 
 
-def daily_behaviour(seed: int, p: Person, day: Day) -> None:
+ROUTINE_RECORDS = 15  # about what `daily_behaviour` writes for a working person
+
+
+def background_traffic(seed: int, p: Person, day: Day, ts: dt.datetime, lan: str, records: int) -> None:
+    """`records` DNS lookups and connections from a person's laptop over the working day."""
+    r = rng(seed, "bulk", day.index, p.index)
+    for _ in range(records):
+        t = ts + dt.timedelta(seconds=r.randint(0, 8 * 3600))
+        if r.random() < 0.65:
+            day.emit("zeek_dns", S.zeek_dns(r, t, lan, r.choice(S.DNS_NAMES)))
+        else:
+            day.emit("zeek_conn", S.zeek_conn(r, t, lan, f"52.{r.randint(0, 255)}.{r.randint(0, 255)}.{r.randint(1, 254)}", 443,
+                                              "ssl", r.randint(500, 200000)))
+
+
+def daily_behaviour(seed: int, p: Person, day: Day, density: int | None = None) -> None:
     r = rng(seed, "day", day.index, p.index)
     if day.day.weekday() >= 5 and r.random() > 0.08:
         return
@@ -276,6 +297,8 @@ def daily_behaviour(seed: int, p: Person, day: Day) -> None:
     dev = p.devices[laptop_ix]
     ts = S.work_time(p, day.day, r)
     ip = S.public_ip(p, r)
+    if density and density > ROUTINE_RECORDS:
+        background_traffic(seed, p, day, ts, S.internal_ip(p, laptop_ix, day.index), density - ROUTINE_RECORDS)
     # Real-world mess: some people type their login with capitals.
     alt = p.email.title() if p.index % 37 == 5 else None
     for ev in S.okta_signin(r, p, ts, ip, dev, apps=tuple(r.sample(("Slack", "Workday", "Salesforce", "Tableau", "GitHub"), k=2)),
