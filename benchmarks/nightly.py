@@ -50,7 +50,9 @@ def job_times(spark: SparkSession, after_id: int) -> list[tuple[int, float]]:
     """(job id, submission time in epoch seconds) of every Spark job with an id above `after_id`."""
     store = spark.sparkContext._jsc.sc().statusStore()  # type: ignore[union-attr]
     out = []
-    for jd in store.jobsList(None):
+    jobs = store.jobsList(None)  # a Scala Seq
+    for i in range(jobs.size()):
+        jd = jobs.apply(i)
         jid = jd.jobId()
         if jid > after_id and jd.submissionTime().isDefined():
             out.append((jid, jd.submissionTime().get().getTime() / 1000.0))

@@ -25,7 +25,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from features.build import read_window
-from jobs.silver.build import Night, conform, write_snapshot
+from jobs.silver.build import Night, conform, materialize, write_snapshot
 from models import backtest as BT
 from models import behaviour as BH
 from models import peer_groups as PG
@@ -184,9 +184,10 @@ def behaviour_night(n: Night, cfg: ModelConfig, labels: pd.DataFrame) -> tuple[D
     champ = TR.version_by_alias(c, TR.BEHAVIOUR_MODEL, TR.CHAMPION)
     assert champ is not None
     model = mlflow.sklearn.load_model(f"models:/{TR.BEHAVIOUR_MODEL}@{TR.CHAMPION}")
-    scores = BH.score_frame(n.silver(IDENTITY_FEATURES_DAILY), model, TR.BEHAVIOUR_MODEL, str(champ.version), cfg.top_factors)
-    write_snapshot(n, BEHAVIOUR_SCORES, conform(scores, BH.SCORES_DDL))
-    return n.silver(BEHAVIOUR_SCORES), outcome or Outcome(False, reason, str(champ.version))
+    scores = materialize(conform(BH.score_frame(n.silver(IDENTITY_FEATURES_DAILY), model, TR.BEHAVIOUR_MODEL, str(champ.version),
+                                                cfg.top_factors), BH.SCORES_DDL))
+    write_snapshot(n, BEHAVIOUR_SCORES, scores)
+    return n.keep(BEHAVIOUR_SCORES, scores), outcome or Outcome(False, reason, str(champ.version))
 
 
 # --- peer groups --------------------------------------------------------------------------------------
@@ -249,6 +250,8 @@ def peers_night(n: Night, cfg: ModelConfig, labels: pd.DataFrame) -> tuple[DataF
     model = mlflow.sklearn.load_model(f"models:/{TR.PEER_MODEL}@{TR.CHAMPION}")
     ents, ids = n.silver(silver("entitlements")), n.silver(silver("identities"))
     groups, outliers = PG.score(n.spark, n.night, model, PG.people_frame(ents, ids), ents, ids, cfg, TR.PEER_MODEL, str(champ.version))
-    write_snapshot(n, PEER_GROUPS, conform(groups, PG.PEER_GROUPS_DDL))
-    write_snapshot(n, PEER_OUTLIERS, conform(outliers, PG.PEER_OUTLIERS_DDL))
-    return n.silver(PEER_GROUPS), n.silver(PEER_OUTLIERS), outcome or Outcome(False, reason, str(champ.version))
+    groups = materialize(conform(groups, PG.PEER_GROUPS_DDL))
+    outliers = materialize(conform(outliers, PG.PEER_OUTLIERS_DDL))
+    write_snapshot(n, PEER_GROUPS, groups)
+    write_snapshot(n, PEER_OUTLIERS, outliers)
+    return n.keep(PEER_GROUPS, groups), n.keep(PEER_OUTLIERS, outliers), outcome or Outcome(False, reason, str(champ.version))

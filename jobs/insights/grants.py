@@ -43,7 +43,10 @@ def with_grant(entitlements: DataFrame) -> DataFrame:
     links = direct.unionByName(trust).where(F.col("parent") != F.col("entitlement")) \
         .dropDuplicates(["user_uid", "entitlement", "_res"])
     # Parents are keyed by (user, entitlement); a parent held on several resources resolves once.
+    # Each round reads `links` twice: materialize it, or the plan doubles every round (16 copies of
+    # the whole derivation after four rounds).
     for _ in range(ROUNDS):
+        links = links.localCheckpoint()
         up = links.select("user_uid", F.col("entitlement").alias("parent"), F.col("parent").alias("_pp")) \
             .dropDuplicates(["user_uid", "parent"])
         links = links.join(up, ["user_uid", "parent"], "left").select(

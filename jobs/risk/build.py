@@ -32,6 +32,7 @@ from ztlake.tables import (
     POLICY_LOG,
     RISK_SCORES,
     SEQUENCE_STEPS,
+    Table,
     silver,
 )
 
@@ -97,10 +98,11 @@ def promote(n_spark, lake: str, candidate: Path, current: Path = CURRENT) -> Pol
     return enforced
 
 
-def _optional(n: Night, table_path: str) -> DataFrame | None:
-    if not delta_io.exists(n.spark, table_path):
+def _optional(n: Night, table: Table) -> DataFrame | None:
+    """Tonight's rows of a model output, or None when the model has not scored tonight."""
+    if table not in n.frames and not delta_io.exists(n.spark, table.path(n.lake)):
         return None
-    df = delta_io.read(n.spark, table_path).where(F.col("date") == F.lit(n.night))
+    df = n.silver(table)
     return df if df.limit(1).count() else None
 
 
@@ -118,7 +120,7 @@ def score_night(n: Night, p: Policy, steps: DataFrame | None = None) -> DataFram
     auth, api, store = tonight_events(n, "authentication"), tonight_events(n, "api_activity"), tonight_events(n, "datastore_activity")
     steps = tonight_steps(n) if steps is None else steps
     carried = S.carried_steps(n.previous(SEQUENCE_STEPS, S.STEPS_DDL), steps, p)
-    signals = S.identity_signals(feats, devs, _optional(n, PEER_OUTLIERS.path(n.lake)), _optional(n, BEHAVIOUR_SCORES.path(n.lake)),
+    signals = S.identity_signals(feats, devs, _optional(n, PEER_OUTLIERS), _optional(n, BEHAVIOUR_SCORES),
                                  S.sequence_hits(carried, p), fcfg.edr_expected_os).localCheckpoint()
     reqs = S.sensitive_requests(auth, api, store, n.silver(silver("resources")), fcfg.sensitive_levels)
     both = S.identity_day(n.night, signals, p).unionByName(S.requests(n.night, reqs, signals, devs, p, fcfg.edr_expected_os))

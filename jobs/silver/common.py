@@ -98,6 +98,9 @@ def resolve(
     `no_identifier`. Nothing is guessed.
     """
     key = list(key)
+    # `events` is read twice below (its candidates, then the join back): materialize it, or every
+    # resolve chained after another doubles the plan of everything before it.
+    events = events.localCheckpoint()
     if entity_col not in aliases.columns:
         aliases = aliases.withColumnRenamed("user_uid", entity_col)
     if not candidates:
