@@ -117,6 +117,11 @@ def explode_containers(records: DataFrame, spec: SourceSpec) -> DataFrame:
     return passthrough.unionByName(exploded)
 
 
+# Parsing expressions depend only on a source's declared schema: they are built once per source
+# (and JVM) and reused on every night a process runs, since building them is thousands of JVM calls.
+_PARSE_STEPS: dict[tuple[int, int], tuple[SourceSpec, list[tuple[str, Column]]]] = {}
+
+
 def parse(records: DataFrame, spec: SourceSpec) -> DataFrame:
     """Parse `_record` against the source's schema into a `p` struct, plus `_parse_flags`.
 
@@ -125,12 +130,24 @@ def parse(records: DataFrame, spec: SourceSpec) -> DataFrame:
     cannot be converted becomes null (the record's text stays in `_raw`). Keys that an upstream
     pipeline lower-cased are restored to the documented casing first (flagged).
     """
+    key = (id(spec), id(records.sparkSession._jvm))
+    if key not in _PARSE_STEPS:
+        _PARSE_STEPS[key] = (spec, _parse_steps(spec))
+    out = records
+    for name, column in _PARSE_STEPS[key][1]:
+        out = out.withColumn(name, column)
+    return out.drop(*[c for c in ("_lc", "_fb", "_misshapen") if c in out.columns])
+
+
+def _parse_steps(spec: SourceSpec) -> list[tuple[str, Column]]:
+    """The columns `parse` adds, in order (each may read the ones before it)."""
     lenient = lenient_schema(spec.schema)
     assert isinstance(lenient, StructType)
     target = StructType([*spec.schema.fields, StructField(CORRUPT, StringType())])
     parse_schema = StructType([*lenient.fields, StructField(CORRUPT, StringType())])
     record = F.col("_record")
     flags: list[Column] = []
+    steps: list[tuple[str, Column]] = []
     # A lower-cased name that is itself documented somewhere (CloudTrail `arn` vs `resources[].ARN`)
     # is ambiguous: leave it alone rather than rename a valid key.
     renames = {k: v for k, v in _lowercased_keys(spec.schema).items() if k not in _all_names(spec.schema)}
@@ -139,10 +156,9 @@ def parse(records: DataFrame, spec: SourceSpec) -> DataFrame:
         restored = record
         for lowered_name, documented in sorted(renames.items()):
             restored = F.regexp_replace(restored, f'"{lowered_name}"(\\s*:)', f'"{documented}"$1')
-        records = records.withColumn("_lc", lowered).withColumn("_record", F.when(F.col("_lc"), restored).otherwise(record))
+        steps += [("_lc", lowered), ("_record", F.when(F.col("_lc"), restored).otherwise(record))]
         flags.append(F.when(F.col("_lc"), F.lit("field names were lower-cased upstream; restored")))
-    parsed = F.from_json("_record", parse_schema, {"columnNameOfCorruptRecord": CORRUPT, "mode": "PERMISSIVE"})
-    out = records.withColumn("p", parsed)
+    steps.append(("p", F.from_json("_record", parse_schema, {"columnNameOfCorruptRecord": CORRUPT, "mode": "PERMISSIVE"})))
     # Valid JSON whose shape differs in some field (`"debugData": ""` where an object belongs):
     # parse field by field so only the misshapen fields become null, and name them.
     fields = F.from_json("_record", "map<string,string>")
@@ -168,24 +184,23 @@ def parse(records: DataFrame, spec: SourceSpec) -> DataFrame:
         lambda x: x.isNotNull(),
     )
     fallback = F.col("p").getField(CORRUPT).isNotNull() & F.ltrim(F.col("_record")).startswith("{") & fields.isNotNull()
-    out = out.withColumn("_fb", fallback).withColumn("p", F.when(F.col("_fb"), by_field).otherwise(F.col("p")))
-    out = out.withColumn("_misshapen", F.when(F.col("_fb"), misshapen))
+    steps += [("_fb", fallback), ("p", F.when(F.col("_fb"), by_field).otherwise(F.col("p"))),
+              ("_misshapen", F.when(F.col("_fb"), misshapen))]
     flags.append(
         F.when(
             F.size("_misshapen") > 0,
             F.concat(F.lit("fields with an unexpected shape were set to null: "), F.array_join("_misshapen", ", ")),
         )
     )
-    out = out.withColumn("p", F.col("p").try_cast(target))
+    steps.append(("p", F.col("p").try_cast(target)))
     # From here on `p` holds the bronze columns (vendor paths coalesced), so keys name columns.
     projected = [_first(F.col("p"), paths).alias(name) for name, paths in spec.column_paths().items()]
-    out = out.withColumn("p", F.struct(*projected, F.col("p").getField(CORRUPT).alias(CORRUPT)))
+    steps.append(("p", F.struct(*projected, F.col("p").getField(CORRUPT).alias(CORRUPT))))
     time_text = _first(F.col("p"), spec.time_fields).cast("string") if spec.time_fields else F.lit(None).cast("string")
-    out = out.withColumn("_time_text", time_text)
-    out = out.withColumn("_t", parse_timestamp(F.col("_time_text")))
+    steps += [("_time_text", time_text), ("_t", parse_timestamp(F.col("_time_text")))]
     flags.append(F.when(F.col("_t.zone_assumed"), F.lit("timestamp had no zone; taken as UTC")))
-    out = out.withColumn("_parse_flags", F.filter(F.array(*flags), lambda x: x.isNotNull()))
-    return out.drop(*[c for c in ("_lc", "_fb", "_misshapen") if c in out.columns])
+    steps.append(("_parse_flags", F.filter(F.array(*flags), lambda x: x.isNotNull())))
+    return steps
 
 
 def _from_json(text: Column, dtype: DataType) -> Column:
