@@ -29,7 +29,7 @@ KEYS = {name: AssetKey(bronze(name).key) for name in SOURCES}
 
 def _result(summary: LandingSummary, lake_root: str) -> tuple[MaterializeResult, AssetCheckResult]:
     key = KEYS[summary.source]
-    materialized = MaterializeResult(
+    materialized: MaterializeResult = MaterializeResult(
         asset_key=key,
         metadata={
             "path": MetadataValue.path(bronze(summary.source).path(lake_root)),
