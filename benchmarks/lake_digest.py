@@ -8,8 +8,8 @@ run the same generated enterprise (fixed seed) through the old code and the new 
 
 Each table is read with Spark, the columns that say *when* or *in which run* a row was written
 (run ids, ingestion and validation times, MLflow run ids) are dropped, every remaining column is
-rendered to canonical JSON (arrays of structs sorted where order carries no meaning is NOT
-assumed: arrays are compared as written), and the rows are hashed as a multiset. A table whose
+rendered to canonical JSON (arrays as written; paths relative to the run's root;
+doubles to 12 significant digits, since a mean summed in another order differs in its last bit), and the rows are hashed as a multiset. A table whose
 digest differs is reported with its row counts and up to five rows found on one side only.
 Prints figures; it is not a test.
 """
@@ -22,13 +22,15 @@ import re
 import sys
 from pathlib import Path
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.types import DataType, DoubleType, StringType
 
 # Columns that record the run, not the data: they differ between any two runs of the same night.
+# `_quarantine_id` hashes the file's absolute path, so it differs between two landing roots.
 VOLATILE = re.compile(
-    r"^(_?run_id|_ingested_at|validated_at|published_at|computed_at|created_at|mlflow_run_id|.*_run_id|"
-    r"logged_at|trained_at|scored_at|accepted_at|rendered_at|data_docs)$"
+    r"^(_quarantine_id|_?run_id|_ingested_at|validated_at|published_at|computed_at|created_at|mlflow_run_id|.*_run_id|"
+    r"logged_at|trained_at|scored_at|accepted_at|rendered_at|data_docs|at)$"
 )
 LAYERS = ("bronze", "silver", "gold", "quality")
 
@@ -37,9 +39,20 @@ def tables(lake: Path) -> list[str]:
     return sorted(str(p.parent.relative_to(lake)) for p in lake.glob("*/*/_delta_log") if p.parent.parent.name in LAYERS)
 
 
+def _stable_column(name: str, dtype: DataType) -> Column:
+    col = F.col(f"`{name}`")
+    if isinstance(dtype, StringType):
+        # Paths name the folder a run used (`/tmp/a/landing/okta/...`): compare them from the root.
+        return F.regexp_replace(col, r"^(file:)?/.*/(landing|lake|policies)/", "<root>/$2/").alias(name)
+    if isinstance(dtype, DoubleType):
+        # A mean summed in another order can differ in its last bit: compare 12 significant digits.
+        return F.format_string("%.12g", col).alias(name)
+    return col.alias(name)
+
+
 def stable(df: DataFrame) -> DataFrame:
-    keep = [c for c in df.columns if not VOLATILE.match(c)]
-    return df.select(F.to_json(F.struct(*[F.col(f"`{c}`") for c in keep])).alias("row"))
+    keep = [f for f in df.schema.fields if not VOLATILE.match(f.name)]
+    return df.select(F.to_json(F.struct(*[_stable_column(f.name, f.dataType) for f in keep])).alias("row"))
 
 
 def digest(spark: SparkSession, lake: Path, table: str) -> dict[str, object]:
