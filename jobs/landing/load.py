@@ -137,7 +137,7 @@ def land_night(
         if spec.name in dates and classified is not None:
             delta_io.append(T.bronze_rows(classified, spec), path, ["_event_date"])
         elif not delta_io.exists(spark, path):
-            empty = T.bronze_rows(T.classify(read_records(spark, []), spec, landing_date, run_id, max_future_days), spec)
+            empty = T.bronze_rows(T.empty_classified(read_records(spark, []), spec, landing_date), spec)
             delta_io.ensure_table(spark, empty, path, ["_event_date"])
 
     with ThreadPoolExecutor(max_workers=WRITERS, thread_name_prefix="bronze-write") as pool:
@@ -146,10 +146,9 @@ def land_night(
 
     names = ", ".join(f"'{s.name}'" for s in specs)
     scope = f"source IN ({names}) AND _landing_date = {delta_io.lit_date(landing_date)}"
-    if classified is not None:
-        quarantine = T.quarantine_rows(classified)
-    else:
-        quarantine = T.quarantine_rows(T.classify(read_records(spark, []), specs[0], landing_date, run_id, max_future_days))
+    if classified is None:  # no files tonight: replace the night's quarantine rows with none
+        classified = T.empty_classified(read_records(spark, []), specs[0], landing_date)
+    quarantine = T.quarantine_rows(classified)
     delta_io.replace_where(spark, quarantine, QUARANTINE.path(lake_root), scope, ["_landing_date"])
     delta_io.replace_where(spark, spark.createDataFrame(audit, T.AUDIT_SCHEMA), INGEST_AUDIT.path(lake_root), scope,
                            ["_landing_date"])

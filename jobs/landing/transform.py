@@ -359,6 +359,11 @@ def classify_sources(batches: Sequence[tuple[SourceSpec, DataFrame]], landing_da
     return decide(union)
 
 
+def empty_classified(records: DataFrame, spec: SourceSpec, landing_date: dt.date) -> DataFrame:
+    """No rows, with the shape `classify` gives `spec` (`records`: an empty `read_records` frame)."""
+    return classify(records, spec, landing_date, "", 2)
+
+
 def classify(
     records: DataFrame,
     spec: SourceSpec,

@@ -65,8 +65,7 @@ class Night:
                 df = df.where(F.col("_event_date") == F.lit(self.night)) if spec.snapshot else df.where(
                     F.col("_landing_date") == F.lit(self.night))
             else:
-                empty = read_records(self.spark, [])
-                df = T.bronze_rows(T.classify(empty, spec, self.night, "", 2), spec)
+                df = T.bronze_rows(T.empty_classified(read_records(self.spark, []), spec, self.night), spec)
             self._bronze[source] = df.withColumn("source", F.lit(source))
         return self._bronze[source]
 
@@ -244,11 +243,14 @@ def _build_silver(n: Night, selected: Collection[str], gate: Callable[[str, Data
         publish("threat_indicators", snap, lambda df: write_snapshot(n, silver("threat_indicators"), df))
     if wanted("identities"):
         publish("identities", _identities(n), lambda df: write_snapshot(n, silver("identities"), df))
+    # The catalog's aliases: read once, used by devices (servers), the event tables and entitlements.
+    ra = resource_aliases(n).localCheckpoint() if any(wanted(t) for t in ("devices", *EVENT_TABLES, "entitlements")) else None
     ua = I.previous_aliases(rows("identities")).localCheckpoint() if any(
         wanted(t) for t in ("devices", *EVENT_TABLES, "entitlements")) else None
     if wanted("devices"):
         assert ua is not None
-        devices, ips = _devices(n, ua)
+        assert ra is not None
+        devices, ips = _devices(n, ua, ra)
         ips = materialize(ips)
         submit(lambda df: write_snapshot(n, silver("device_ip_map"), df), ips)
         built["device_ip_map"] = n.keep(silver("device_ip_map"), ips)
@@ -258,7 +260,8 @@ def _build_silver(n: Night, selected: Collection[str], gate: Callable[[str, Data
         assert ua is not None
         devs = rows("devices")
         ips = built.get("device_ip_map") or n.silver(silver("device_ip_map"))
-        shared = (ua, _device_aliases(devs, ips).localCheckpoint(), resource_aliases(n).localCheckpoint(),
+        assert ra is not None
+        shared = (ua, _device_aliases(devs, ips).localCheckpoint(), ra,
                   devs.select("device_uid", "owner_user_uid"))
         changes = None
         if any(t in CHANGE_SPLIT for t in events):
@@ -272,7 +275,8 @@ def _build_silver(n: Night, selected: Collection[str], gate: Callable[[str, Data
                     lambda df, t=table: write_events(n, silver(t), df))  # type: ignore[misc]
     if wanted("entitlements"):
         assert ua is not None
-        publish("entitlements", _entitlements(n, ua, rows("authentication"), rows("api_activity"), rows("datastore_activity")),
+        assert ra is not None
+        publish("entitlements", _entitlements(n, ua, ra, rows("authentication"), rows("api_activity"), rows("datastore_activity")),
                 lambda df: write_snapshot(n, silver("entitlements"), df))
     if wanted("resources"):
         seen = None
@@ -300,14 +304,14 @@ def _identities(n: Night) -> DataFrame:
     return conform(snap, I.IDENTITIES_SCHEMA)
 
 
-def _devices(n: Night, ua: DataFrame) -> tuple[DataFrame, DataFrame]:
+def _devices(n: Night, ua: DataFrame, ra: DataFrame) -> tuple[DataFrame, DataFrame]:
     """Tonight's devices snapshot and the IP map (written to silver/device_ip_map)."""
     inv = D.inventory(n.bronze("intune_devices"), n.bronze("edr_hosts")).localCheckpoint()
     inv_al = D.inventory_aliases(inv)
     idp, idp_al = D.idp_only_devices(D.idp_devices(n.bronze("okta"), n.bronze("entra_signin")), inv_al, ua)
     known = inv_al.unionByName(idp_al)
     ips = D.ip_map(n.night, inv, n.bronze("windows_security"), n.bronze("data_access"), known, n.cfg).localCheckpoint()
-    servers = resource_aliases(n).where(F.col("alias_type") == "hostname")
+    servers = ra.where(F.col("alias_type") == "hostname")
     cands = D.ghost_candidates(n.bronze("zeek_dns"), n.bronze("zeek_conn"), n.bronze("windows_security"), n.cfg)
     # Only MDM/EDR devices (and catalogued servers) explain traffic: an IdP-only device on the LAN is a ghost.
     ghost, ghost_al = D.ghosts(n.night, cands, inv_al.unionByName(servers), ips)
@@ -349,8 +353,7 @@ def _event_rows(n: Night, table_def: tuple[tuple[str, ...], tuple[tuple[str, str
     return out
 
 
-def _entitlements(n: Night, ua: DataFrame, auth: DataFrame, api: DataFrame, store: DataFrame) -> DataFrame:
-    ra = resource_aliases(n)
+def _entitlements(n: Night, ua: DataFrame, ra: DataFrame, auth: DataFrame, api: DataFrame, store: DataFrame) -> DataFrame:
     groups = E.group_entitlements(n.bronze("scim_groups"), n.bronze("scim_users"), n.cfg).localCheckpoint()
     held = groups.unionByName(E.aws_entitlements(n.bronze("aws_iam"), groups, ua, ra, n.cfg))
     used = E.usage(auth, api, store)
